@@ -1,0 +1,3 @@
+from kmsauthz.cli.main import main
+
+main()
