@@ -1,0 +1,1 @@
+"""pytest plugin `kmsauthz`: runs scenario files as test items (work in progress)."""
