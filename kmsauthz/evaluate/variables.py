@@ -83,7 +83,9 @@ class Template:
     @property
     def is_constant(self) -> bool:
         """No variable reads the context (only text and `${*}`-style specials)."""
-        return self.error is None and not any(isinstance(p, Variable) for p in self.parts)
+        return self.error is None and not any(
+            isinstance(p, Variable) and p.key not in SPECIAL_VARIABLES for p in self.parts
+        )
 
     def render_pieces(self, ctx: ConditionContext) -> tuple[Piece, ...] | None:
         """``(text, is_pattern)`` pieces; None when a variable has no value (or the template is malformed)."""
@@ -156,7 +158,7 @@ def _parse(text: str) -> tuple[tuple[_Part, ...], str | None]:
                 return (), f"empty variable `{text[start : j + 1]}`"
             m = _BODY.fullmatch(body)
             if m is None or not _KEY.fullmatch(m.group("key")):
-                if " " in body and "'" not in body:
+                if " " in body.strip() and "," not in body:
                     return (), f"unsupported space in variable `{text[start : j + 1]}`"
                 return (), f"malformed variable `{text[start : j + 1]}`"
             var = Variable(m.group("key"), m.group("default"))
