@@ -25,8 +25,9 @@ two keys for ReEncrypt, alias + key(s) for the alias operations, two Regions for
 also how the context builder knows that ``kms:KeySpec`` is the ``KeySpec`` request parameter for
 ``CreateKey`` but the key's own property for every other operation.
 
-Action and condition-key names are case-insensitive, as in IAM; the frozensets below hold the AWS
-spelling (``kms:Decrypt``) — use :func:`operation` / :func:`condition_key` for case-insensitive lookups.
+Action and condition-key names are case-insensitive, as in IAM; the ``*_ACTIONS`` frozensets below hold
+the AWS spelling (``kms:Decrypt``), ``GRANT_OPERATIONS`` the grant-operation names (``Decrypt``); use
+:func:`operation` / :func:`condition_key` for case-insensitive lookups.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "CROSS_ACCOUNT_ACTIONS",
     "CRYPTOGRAPHIC_ACTIONS",
     "ENCRYPTION_CONTEXT_ACTIONS",
+    "GRANT_ACTIONS",
     "GRANT_OPERATIONS",
     "IAM_POLICY_KINDS",
     "KEY_POLICY_ACTIONS",
@@ -668,8 +670,11 @@ def _actions(pred: Callable[[Operation], bool]) -> frozenset[str]:
 
 ACTIONS = _actions(lambda op: op.permission)
 """Every IAM action of KMS (what a policy's ``Action`` can name)."""
-GRANT_OPERATIONS = _actions(lambda op: op.grant_operation)
-"""The 17 grant operations, as actions (``kms:Decrypt``); a grant lists them without ``kms:``."""
+GRANT_ACTIONS = _actions(lambda op: op.grant_operation)
+"""The actions of the 17 grant operations (``kms:Decrypt``)."""
+GRANT_OPERATIONS: frozenset[str] = frozenset(a.removeprefix("kms:") for a in GRANT_ACTIONS)
+"""The 17 grant operations as a grant's ``Operations`` lists them: the model's ``GrantOperation`` enum
+(``Decrypt``, ``ReEncryptFrom``...), no ``kms:`` prefix; :func:`by_name` gives their records."""
 CROSS_ACCOUNT_ACTIONS = _actions(lambda op: op.cross_account)
 """Actions that can succeed on another account's KMS key (semantics §2.2 CROSS_ACCOUNT_OK)."""
 RESOURCELESS_ACTIONS = _actions(lambda op: op.resource is None)

@@ -125,6 +125,7 @@ def render() -> str:
     ]
     for name in (
         "GRANT_OPERATIONS",
+        "GRANT_ACTIONS",
         "CROSS_ACCOUNT_ACTIONS",
         "RESOURCELESS_ACTIONS",
         "KEY_POLICY_ACTIONS",
