@@ -1,0 +1,324 @@
+"""A strict JSON reader that records where every value starts, by JSON pointer.
+
+Python's :mod:`json` gives no positions and accepts things AWS rejects (duplicate keys, `NaN`),
+so this is a small recursive-descent scanner over RFC 8259 JSON. It rejects duplicate object
+keys, invalid UTF-8, NUL bytes outside strings, nesting deeper than :data:`MAX_DEPTH`, and every
+non-JSON extension (`NaN`, `Infinity`, trailing commas, comments, single quotes, leading zeros).
+Errors are :class:`~kmsauthz.errors.PolicySyntaxError` with `file:line:column`, the source line
+and a caret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kmsauthz.errors import DocumentTooLargeError, PolicySyntaxError, Problem
+from kmsauthz.model.spans import Span, pointer_join
+from kmsauthz.syntax.snippet import LineIndex, caret_snippet
+
+MAX_DEPTH = 64
+"""Deepest nesting accepted; a policy document needs 6 levels, 64 is far beyond any real one."""
+
+MAX_INPUT_BYTES = 1_048_576
+"""Largest input read at all (AWS's largest policy kind, a key policy, is 32 KB)."""
+
+_WS = " \t\n\r"
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+@dataclass
+class Located:
+    """A parsed JSON value and the span of every node, by RFC 6901 pointer."""
+
+    value: Any
+    spans: dict[str, Span] = field(default_factory=dict)
+    key_spans: dict[str, Span] = field(default_factory=dict)
+    """Where the *key* of an object member starts (pointer of the member)."""
+    text: str = ""
+
+    def locate(self, pointer: str) -> Span | None:
+        return self.spans.get(pointer)
+
+
+def decode_text(data: bytes | str, source: str) -> str:
+    """Bytes → text, strictly UTF-8; an error names the byte offset's line and column."""
+    if isinstance(data, str):
+        text = data
+    else:
+        if len(data) > MAX_INPUT_BYTES:
+            raise DocumentTooLargeError(
+                f"input is {len(data):,} bytes, more than the {MAX_INPUT_BYTES:,} bytes kmsauthz reads",
+                Span(source),
+            )
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            good = data[: exc.start].decode("utf-8")
+            index = LineIndex(good + " ")
+            line, column = index.position(len(good))
+            message = f"invalid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} cannot be decoded"
+            raise PolicySyntaxError([Problem(message, Span(source, line, column), "policy-syntax")]) from None
+    if len(text) > MAX_INPUT_BYTES:
+        raise DocumentTooLargeError(
+            f"input is {len(text):,} characters, more than the {MAX_INPUT_BYTES:,} kmsauthz reads", Span(source)
+        )
+    return text
+
+
+class _Scanner:
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+        self.pos = 0
+        self.index = LineIndex(text)
+        self.result = Located(None, text=text)
+
+    # errors ---------------------------------------------------------------------------------
+    def fail(self, message: str, at: int | None = None, width: int = 1) -> PolicySyntaxError:
+        offset = self.pos if at is None else at
+        line, column = self.index.position(offset)
+        snippet = caret_snippet(self.index, line, column, width)
+        problem = Problem(f"{message}\n{snippet}", Span(self.source, line, column), "policy-syntax")
+        return PolicySyntaxError([problem])
+
+    def _describe_here(self) -> str:
+        if self.pos >= len(self.text):
+            return "end of input"
+        ch = self.text[self.pos]
+        if ch == "\x00":
+            return "NUL byte"
+        if not ch.isprintable():
+            return f"character U+{ord(ch):04X}"
+        return f"`{ch}`"
+
+    # scanning -------------------------------------------------------------------------------
+    def skip_ws(self) -> None:
+        text, n = self.text, len(self.text)
+        while self.pos < n and text[self.pos] in _WS:
+            self.pos += 1
+        if self.pos < n and text[self.pos] in "/#":
+            raise self.fail("comments are not allowed in JSON (use the policy language, .kmsp, for comments)")
+
+    def parse(self) -> Located:
+        if self.text.startswith("\ufeff"):
+            raise self.fail("the document starts with a byte order mark (U+FEFF); save it as UTF-8 without BOM")
+        self.skip_ws()
+        if self.pos >= len(self.text):
+            raise self.fail("empty document: expected a JSON object")
+        self.result.value = self.value("", 0)
+        self.skip_ws()
+        if self.pos < len(self.text):
+            raise self.fail(f"unexpected {self._describe_here()} after the end of the JSON document")
+        return self.result
+
+    def value(self, pointer: str, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise self.fail(f"nesting is deeper than {MAX_DEPTH} levels")
+        start = self.pos
+        self.result.spans[pointer] = self.index.span(self.source, start, pointer=pointer)
+        if start >= len(self.text):
+            raise self.fail("unexpected end of input: expected a value")
+        ch = self.text[start]
+        if ch == "{":
+            out: Any = self.obj(pointer, depth)
+        elif ch == "[":
+            out = self.array(pointer, depth)
+        elif ch == '"':
+            out = self.string()
+        elif ch == "-" or ch.isdigit():
+            out = self.number()
+        elif self.text.startswith("true", start):
+            self.pos += 4
+            out = True
+        elif self.text.startswith("false", start):
+            self.pos += 5
+            out = False
+        elif self.text.startswith("null", start):
+            self.pos += 4
+            out = None
+        else:
+            word = self._word()
+            if word in ("NaN", "Infinity", "-Infinity", "undefined"):
+                raise self.fail(f"`{word}` is not JSON", width=len(word))
+            if ch == "'":
+                raise self.fail("strings must use double quotes")
+            if ch in "]}":
+                raise self.fail(f"unexpected `{ch}`: expected a value (trailing commas are not allowed)")
+            raise self.fail(f"unexpected {self._describe_here()}: expected a value "
+                            "(object, array, string, number, true, false or null)", width=max(1, len(word)))
+        span = self.result.spans[pointer]
+        end_line, end_column = self.index.position(self.pos)
+        self.result.spans[pointer] = Span(span.source, span.line, span.column, pointer, end_line, end_column)
+        return out
+
+    def _word(self) -> str:
+        end = self.pos
+        while end < len(self.text) and (self.text[end].isalnum() or self.text[end] in "-_"):
+            end += 1
+        return self.text[self.pos : end]
+
+    def obj(self, pointer: str, depth: int) -> dict[str, Any]:
+        self.pos += 1
+        out: dict[str, Any] = {}
+        self.skip_ws()
+        if self.peek() == "}":
+            self.pos += 1
+            return out
+        while True:
+            self.skip_ws()
+            if self.peek() != '"':
+                if self.peek() == "}":
+                    raise self.fail("trailing comma before `}`: expected a member name")
+                raise self.fail(f"unexpected {self._describe_here()}: expected a member name in double quotes")
+            key_start = self.pos
+            key = self.string()
+            member = pointer_join(pointer, key)
+            if key in out:
+                first = self.result.key_spans[member]
+                raise self.fail(f"duplicate key `{key}` (first at line {first.line}, column {first.column})",
+                                at=key_start, width=self.pos - key_start)
+            self.result.key_spans[member] = self.index.span(self.source, key_start, pointer=member)
+            self.skip_ws()
+            if self.peek() != ":":
+                raise self.fail(f"unexpected {self._describe_here()}: expected `:` after member name")
+            self.pos += 1
+            self.skip_ws()
+            out[key] = self.value(member, depth + 1)
+            self.skip_ws()
+            ch = self.peek()
+            if ch == ",":
+                self.pos += 1
+                continue
+            if ch == "}":
+                self.pos += 1
+                return out
+            raise self.fail(f"unexpected {self._describe_here()}: expected `,` or `}}`")
+
+    def array(self, pointer: str, depth: int) -> list[Any]:
+        self.pos += 1
+        out: list[Any] = []
+        self.skip_ws()
+        if self.peek() == "]":
+            self.pos += 1
+            return out
+        while True:
+            self.skip_ws()
+            if self.peek() == "]":
+                raise self.fail("trailing comma before `]`: expected a value")
+            out.append(self.value(pointer_join(pointer, len(out)), depth + 1))
+            self.skip_ws()
+            ch = self.peek()
+            if ch == ",":
+                self.pos += 1
+                continue
+            if ch == "]":
+                self.pos += 1
+                return out
+            raise self.fail(f"unexpected {self._describe_here()}: expected `,` or `]`")
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def string(self) -> str:
+        start = self.pos
+        self.pos += 1
+        text, n = self.text, len(self.text)
+        parts: list[str] = []
+        run = self.pos
+        while True:
+            if self.pos >= n:
+                raise self.fail("unterminated string", at=start)
+            ch = text[self.pos]
+            if ch == '"':
+                parts.append(text[run : self.pos])
+                self.pos += 1
+                return "".join(parts)
+            if ch == "\\":
+                parts.append(text[run : self.pos])
+                parts.append(self._escape())
+                run = self.pos
+                continue
+            if ch < " ":
+                what = "a NUL byte" if ch == "\x00" else f"control character U+{ord(ch):04X}"
+                raise self.fail(f"{what} inside a string must be escaped")
+            self.pos += 1
+
+    def _escape(self) -> str:
+        esc_start = self.pos
+        nxt = self.text[self.pos + 1 : self.pos + 2]
+        if nxt in _ESCAPES:
+            self.pos += 2
+            return _ESCAPES[nxt]
+        if nxt != "u":
+            raise self.fail(f"invalid escape `\\{nxt}` in string", width=2)
+        code = self._hex4(self.pos + 2)
+        self.pos += 6
+        if 0xD800 <= code <= 0xDBFF:
+            if self.text[self.pos : self.pos + 2] == "\\u":
+                low = self._hex4(self.pos + 2)
+                if 0xDC00 <= low <= 0xDFFF:
+                    self.pos += 6
+                    return chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00))
+            raise self.fail("unpaired UTF-16 surrogate in `\\u` escape", at=esc_start, width=6)
+        if 0xDC00 <= code <= 0xDFFF:
+            raise self.fail("unpaired UTF-16 surrogate in `\\u` escape", at=esc_start, width=6)
+        return chr(code)
+
+    def _hex4(self, at: int) -> int:
+        digits = self.text[at : at + 4]
+        if len(digits) != 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+            raise self.fail("`\\u` must be followed by 4 hex digits", at=at - 2, width=2)
+        return int(digits, 16)
+
+    def number(self) -> int | float:
+        text, start = self.text, self.pos
+        i = start
+        if text[i] == "-":
+            i += 1
+        if i < len(text) and text[i] == "0":
+            i += 1
+            if i < len(text) and text[i].isdigit():
+                raise self.fail("numbers must not have leading zeros", at=start)
+        elif i < len(text) and text[i].isdigit():
+            while i < len(text) and text[i].isdigit():
+                i += 1
+        else:
+            self.pos = i
+            word = self._word()
+            if word == "Infinity":
+                raise self.fail("`-Infinity` is not JSON", at=start)
+            raise self.fail("expected a digit", at=i)
+        is_float = False
+        if i < len(text) and text[i] == ".":
+            is_float = True
+            i += 1
+            if not (i < len(text) and text[i].isdigit()):
+                raise self.fail("expected a digit after the decimal point", at=i)
+            while i < len(text) and text[i].isdigit():
+                i += 1
+        if i < len(text) and text[i] in "eE":
+            is_float = True
+            i += 1
+            if i < len(text) and text[i] in "+-":
+                i += 1
+            if not (i < len(text) and text[i].isdigit()):
+                raise self.fail("expected a digit in the exponent", at=i)
+            while i < len(text) and text[i].isdigit():
+                i += 1
+        self.pos = i
+        lexeme = text[start:i]
+        if not is_float:
+            if len(lexeme) > 4000:
+                raise self.fail("number is too long", at=start)
+            return int(lexeme)
+        value = float(lexeme)
+        if value in (float("inf"), float("-inf")):
+            raise self.fail("number is out of range", at=start, width=i - start)
+        return value
+
+
+def read_json(data: bytes | str, source: str = "<string>") -> Located:
+    """Parse one JSON document strictly, recording the span of every node."""
+    text = decode_text(data, source)
+    return _Scanner(text, source).parse()
