@@ -1,0 +1,169 @@
+"""The facts the rules ask about, read from the catalog and the operator table (never copied).
+
+Every lookup is cached: the same action patterns and keys recur across thousands of policies.
+"""
+
+from __future__ import annotations
+
+from functools import cache, lru_cache
+from typing import Any
+
+from kmsauthz import catalog
+from kmsauthz.evaluate import conditions, patterns
+
+
+@cache
+def all_actions() -> frozenset[str]:
+    """Every IAM action of KMS a policy can name (not the API-only `kms:ReEncrypt`)."""
+    return frozenset(catalog.ACTIONS)
+
+
+@cache
+def crypto_actions() -> frozenset[str]:
+    """The cryptographic operations that use a key (the catalog's set, minus GenerateRandom)."""
+    return frozenset(catalog.CRYPTOGRAPHIC_ACTIONS & catalog.ACTIONS) - catalog.RESOURCELESS_ACTIONS
+
+
+def split_action(pattern: str) -> tuple[str, str] | None:
+    """`kms:Decrypt` → (`kms`, `Decrypt`); None for `*` and other forms without a service."""
+    service, sep, name = pattern.partition(":")
+    if not sep:
+        return None
+    return service, name
+
+
+@lru_cache(maxsize=4096)
+def names_kms(pattern: str) -> bool:
+    """Whether an Action pattern can name a KMS action at all (`kms:*`, `*`, `KMS:Get*`, `k*:*`)."""
+    if pattern == "*":
+        return True
+    parts = split_action(pattern)
+    if parts is None:
+        return False
+    return patterns.compile_wildcard(parts[0], case_sensitive=False).match("kms")
+
+
+@lru_cache(maxsize=4096)
+def expand(pattern: str) -> frozenset[str]:
+    """The KMS actions (AWS spelling) an Action pattern matches."""
+    if not names_kms(pattern):
+        return frozenset()
+    if pattern == "*":
+        return all_actions()
+    name = pattern.partition(":")[2]
+    return frozenset(op.action for op in catalog.expand_actions("kms:" + name))
+
+
+@lru_cache(maxsize=1024)
+def operation(action: str) -> Any:
+    return catalog.operation(action)
+
+
+def cross_account(action: str) -> bool:
+    op = operation(action)
+    return bool(op is not None and op.cross_account)
+
+
+def key_policy_controls(action: str) -> bool:
+    """Whether a key policy can allow the action (false for CreateKey, ListKeys, ...)."""
+    op = operation(action)
+    return bool(op is not None and op.key_policy)
+
+
+def grantable(action: str) -> bool:
+    op = operation(action)
+    return bool(op is not None and op.grant_operation)
+
+
+def action_condition_keys(action: str) -> frozenset[str]:
+    """Lower-cased kms:* condition keys the action supports."""
+    return _action_keys_lower(action)
+
+
+@lru_cache(maxsize=1024)
+def _action_keys_lower(action: str) -> frozenset[str]:
+    op = operation(action)
+    keys = op.condition_keys if op is not None else frozenset()
+    return frozenset(k.lower() for k in keys)
+
+
+@lru_cache(maxsize=4096)
+def condition_key(name: str) -> Any:
+    return catalog.condition_key(name)
+
+
+def key_type(name: str) -> str | None:
+    """`String`, `Numeric`, `Date`, `Bool`, `ARN`, `IPAddress`, `Binary`, `ArrayOfString`..."""
+    info = condition_key(name)
+    if info is None:
+        return None
+    return str(info.type) or None
+
+
+def key_multivalued(name: str) -> bool:
+    info = condition_key(name)
+    return bool(info is not None and info.multivalued)
+
+
+def key_is_global(name: str) -> bool:
+    info = condition_key(name)
+    if info is None:
+        return name.lower().startswith("aws:")
+    return bool(info.global_)
+
+
+@lru_cache(maxsize=1024)
+def key_family_prefix(name: str) -> str:
+    """`kms:EncryptionContext:Dept` → `kms:encryptioncontext:`; plain keys → the key, lower-cased."""
+    low = name.lower()
+    for prefix in ("kms:encryptioncontext:", "aws:requesttag/", "aws:resourcetag/", "aws:principaltag/",
+                   "kms:recipientattestation:"):
+        if low.startswith(prefix) and len(low) > len(prefix):
+            return prefix
+    return low
+
+
+def key_supported_by(name: str, action: str) -> bool:
+    """Whether KMS may set the key `name` for `action` (unknown keys: true, reported elsewhere)."""
+    info = condition_key(name)
+    return True if info is None else bool(info.applies_to(action))
+
+
+def key_types(name: str) -> frozenset[str]:
+    """The condition types the key accepts, lower-case, `ArrayOf` removed."""
+    info = condition_key(name)
+    if info is None:
+        return frozenset()
+    types = {info.type, *getattr(info, "alt_types", ())}
+    return frozenset(t.removeprefix("ArrayOf").lower() for t in types)
+
+
+def key_supported_in(name: str, kind: str) -> bool:
+    info = condition_key(name)
+    return True if info is None else kind in info.policy_kinds
+
+
+@lru_cache(maxsize=256)
+def operator(name: str) -> Any:
+    """The operator table's entry for a base operator name (`StringNotEquals`), or None."""
+    return conditions.operator_info(name)
+
+
+def operator_type(name: str) -> str | None:
+    """The value type an operator compares: `String`, `Numeric`, `Date`, `Bool`, `Binary`, `IpAddress`,
+    `Arn` or `Null`."""
+    info = operator(name)
+    if info is None:
+        return None
+    text = str(info.type)
+    return _OPERATOR_TYPES.get(text.lower(), text)
+
+
+_OPERATOR_TYPES = {"boolean": "Bool", "ipaddress": "IpAddress", "arn": "Arn"}
+
+
+def operator_negated(name: str) -> bool:
+    info = operator(name)
+    if info is None:
+        return False
+    return bool(info.negated)

@@ -1,0 +1,96 @@
+"""The audit rules and the runner that turns their hits into findings.
+
+Each rule is a small function in one of the topic modules, registered with
+:func:`~kmsauthz.audit.rules._registry.rule`; its documentation page is `docs/rules/<id>.md`.
+"""
+
+from __future__ import annotations
+
+from kmsauthz.audit.findings import Finding, Severity
+from kmsauthz.audit.rules import conditionals, elements, exposure, management, redundancy, validity
+from kmsauthz.audit.rules._registry import RULES, Hit, Rule, register
+from kmsauthz.audit.rules.facts import PolicyFacts
+from kmsauthz.audit.target import AuditTarget
+from kmsauthz.model.spans import Span
+
+_MODULES = (management, exposure, validity, conditionals, elements, redundancy)
+
+# Rules the input stage reports (no check function): they still have ids, docs and SARIF metadata.
+INVALID_POLICY = register(Rule("invalid-policy", Severity.ERROR,
+                               "the policy document is not valid", None, None))
+INVALID_INPUT = register(Rule("invalid-input", Severity.ERROR,
+                              "a template, plan or scenario file that cannot be read as one", None, None))
+INVALID_SUPPRESSION = register(Rule("invalid-suppression", Severity.ERROR,
+                                    "a suppression without a reason or naming an unknown rule", None, None))
+INTERNAL_ERROR = register(Rule("internal-error", Severity.ERROR,
+                               "a rule failed on this policy (a kmsauthz bug)", None, None))
+
+__all__ = ["RULES", "Rule", "audit_target", "finding_for"]
+
+
+def _location(target: AuditTarget, span: Span | None) -> tuple[str, int, int]:
+    if target.fallback_line:
+        return target.file, target.fallback_line, target.fallback_column
+    if span is None or not span.line:
+        return target.file, 0, 0
+    source = span.source if span.source and not span.source.startswith("<") else target.file
+    return source, span.line + target.line_offset, span.column
+
+
+def _relative_pointer(hit: Hit, facts: PolicyFacts) -> str:
+    if hit.pointer is not None:
+        return hit.pointer
+    if hit.span is not None and hit.span.pointer.startswith("/Statement"):
+        return hit.span.pointer
+    if hit.statement is not None:
+        return facts.statements[hit.statement].pointer
+    return ""
+
+
+def finding_for(rule: Rule, hit: Hit, facts: PolicyFacts) -> Finding:
+    target = facts.target
+    span = hit.span
+    if span is None and hit.statement is not None:
+        span = facts.statements[hit.statement].span
+    if span is None:
+        span = target.policy.span
+    file, line, column = _location(target, span)
+    sid = facts.statements[hit.statement].sid if hit.statement is not None else None
+    return Finding(
+        rule=rule.id,
+        severity=rule.severity,
+        title=target.shown(rule.title),
+        message=target.shown(hit.message),
+        file=file,
+        line=line,
+        column=column,
+        pointer=target.base_pointer + _relative_pointer(hit, facts),
+        sid=sid,
+        statement=hit.statement,
+        origin=target.origin,
+        help=target.shown(hit.help) if hit.help else None,
+    )
+
+
+def audit_target(target: AuditTarget, *, select: frozenset[str] | None = None) -> list[Finding]:
+    """Run every rule that applies to the target's policy kind; a failing rule is reported, not raised."""
+    facts = PolicyFacts(target)
+    out: list[Finding] = []
+    kind = target.kind
+    for r in RULES.values():
+        if r.check is None or not r.applies_to(kind) or (select is not None and r.id not in select):
+            continue
+        try:
+            out.extend(finding_for(r, hit, facts) for hit in r.check(facts))
+        except Exception as exc:  # fail closed: a bug in one rule must not hide the others
+            file, line, column = _location(target, target.policy.span)
+            out.append(Finding(
+                rule=INTERNAL_ERROR.id, severity=Severity.ERROR, title=INTERNAL_ERROR.title,
+                message=f"rule `{r.id}` failed: {type(exc).__name__}: {exc}",
+                file=file, line=line, column=column, pointer=target.base_pointer, origin=target.origin,
+            ))
+    return out
+
+
+def rule_modules() -> tuple[object, ...]:
+    return _MODULES

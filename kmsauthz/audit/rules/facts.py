@@ -1,0 +1,197 @@
+"""What every rule needs to know about a statement, computed once per policy."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from kmsauthz.audit import knowledge
+from kmsauthz.audit.target import AuditTarget
+from kmsauthz.model.policy import ConditionClause, Principal, Statement
+from kmsauthz.model.spans import Span, pointer_join
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ARN_ACCOUNT = re.compile(r"^arn:[^:]+:(?:iam|sts)::(\d{12}|\*):(.*)$")
+
+ADMIN_ACTIONS = frozenset({
+    "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:DisableKey",
+    "kms:EnableKey", "kms:DisableKeyRotation", "kms:EnableKeyRotation", "kms:RotateKeyOnDemand",
+    "kms:DeleteImportedKeyMaterial", "kms:ImportKeyMaterial", "kms:UpdateKeyDescription",
+    "kms:UpdatePrimaryRegion", "kms:ReplicateKey", "kms:TagResource", "kms:UntagResource",
+})
+"""Actions that change the key itself (KMS guide, key-policy-default.html, "Key administrators")."""
+
+CRYPTO_ACTIONS = knowledge.crypto_actions()
+"""The cryptographic operations that use a key (KMS concepts.html, "cryptographic operations")."""
+
+
+def account_of(value: str) -> str | None:
+    """The account a Principal AWS value names: `111122223333`, an IAM/STS ARN; None for `*`."""
+    if _ACCOUNT.match(value):
+        return value
+    m = _ARN_ACCOUNT.match(value)
+    if m and m.group(1) != "*":
+        return m.group(1)
+    return None
+
+
+def is_account_principal(value: str) -> bool:
+    """A bare account id or `arn:aws:iam::ACCOUNT:root`: delegation to the account's IAM."""
+    if _ACCOUNT.match(value):
+        return True
+    m = _ARN_ACCOUNT.match(value)
+    return bool(m and m.group(2) == "root" and value.split(":")[2] == "iam")
+
+
+def is_wildcard_principal(value: str) -> bool:
+    """`*`, or an account wildcard such as `arn:aws:iam::*:root`."""
+    if value == "*":
+        return True
+    m = _ARN_ACCOUNT.match(value)
+    return bool(m and m.group(1) == "*")
+
+
+@dataclass
+class StatementFacts:
+    index: int
+    statement: Statement
+    pointer: str
+
+    @property
+    def sid(self) -> str | None:
+        return self.statement.sid
+
+    @property
+    def allow(self) -> bool:
+        return self.statement.effect == "Allow"
+
+    @property
+    def span(self) -> Span | None:
+        return self.statement.span
+
+    @cached_property
+    def action_patterns(self) -> tuple[str, ...]:
+        vl = self.statement.actions
+        return vl.values if vl is not None else ()
+
+    @cached_property
+    def actions(self) -> frozenset[str]:
+        """The KMS actions the statement covers (NotAction: every KMS action not listed)."""
+        covered: set[str] = set()
+        for p in self.action_patterns:
+            covered |= knowledge.expand(p)
+        if self.statement.not_action is not None:
+            return knowledge.all_actions() - covered
+        return frozenset(covered)
+
+    def covers(self, action: str) -> bool:
+        return action in self.actions
+
+    @cached_property
+    def principal(self) -> Principal | None:
+        return self.statement.principal
+
+    @cached_property
+    def aws_principals(self) -> tuple[str, ...]:
+        p = self.statement.principal
+        return p.values_of("AWS") if p is not None else ()
+
+    @cached_property
+    def service_principals(self) -> tuple[str, ...]:
+        p = self.statement.principal
+        return p.values_of("Service") if p is not None else ()
+
+    @cached_property
+    def public(self) -> bool:
+        """Principal `*` (string or `{"AWS": "*"}`) or an account wildcard."""
+        p = self.statement.principal
+        if p is None:
+            return False
+        return p.wildcard or any(is_wildcard_principal(v) for v in self.aws_principals)
+
+    @cached_property
+    def clauses(self) -> tuple[ConditionClause, ...]:
+        c = self.statement.condition
+        return c.clauses if c is not None else ()
+
+    @cached_property
+    def condition_keys(self) -> frozenset[str]:
+        return frozenset(c.key.lower() for c in self.clauses)
+
+    def clauses_on(self, *keys: str) -> list[ConditionClause]:
+        wanted = {k.lower() for k in keys}
+        return [c for c in self.clauses if c.key.lower() in wanted]
+
+    @cached_property
+    def resources_apply_to_key(self) -> bool:
+        """Whether Resource can name a KMS key (always for `*`; a key policy's Resource is its key)."""
+        st = self.statement
+        if st.not_resource is not None:
+            return not any(v == "*" for v in st.not_resource.values)
+        if st.resource is None:
+            return False
+        return any(_names_a_key(v) for v in st.resource.values)
+
+    def node_pointer(self, *parts: str | int) -> str:
+        return pointer_join(self.pointer, *parts)
+
+
+def _names_a_key(value: str) -> bool:
+    if value == "*":
+        return True
+    parts = value.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return False
+    service, resource = parts[2], parts[5]
+    if not knowledge.patterns.compile_wildcard(service, case_sensitive=False).match("kms"):
+        return False
+    return resource.startswith(("key/", "*", "k*", "ke*", "key*")) or resource == "*"
+
+
+class PolicyFacts:
+    """The statements of one target with their facts, and the key's owning account."""
+
+    def __init__(self, target: AuditTarget) -> None:
+        self.target = target
+        policy = target.policy
+        self.statements: list[StatementFacts] = []
+        for i, st in enumerate(policy.statements):
+            pointer = "/Statement" if not policy.statement_is_list else f"/Statement/{i}"
+            self.statements.append(StatementFacts(i, st, pointer))
+
+    @property
+    def policy(self):  # type: ignore[no-untyped-def]
+        return self.target.policy
+
+    @cached_property
+    def owner(self) -> str | None:
+        """The key's account: given by the input, else inferred from who may administer the key."""
+        if self.target.account:
+            return self.target.account
+        return infer_owner(self.statements)
+
+    def is_external(self, account: str | None) -> bool:
+        return account is not None and self.owner is not None and account != self.owner
+
+
+def infer_owner(statements: list[StatementFacts]) -> str | None:
+    """The account a standalone key policy most likely belongs to.
+
+    The account root (or bare id) given `kms:PutKeyPolicy` without a condition is the owner in every
+    default and console policy; failing that, the account of any principal that may administer the key.
+    """
+    candidates: list[str] = []
+    fallback: list[str] = []
+    for f in statements:
+        if not f.allow or not f.covers("kms:PutKeyPolicy"):
+            continue
+        for v in f.aws_principals:
+            acct = account_of(v)
+            if acct is None:
+                continue
+            (candidates if is_account_principal(v) and not f.clauses else fallback).append(acct)
+    for group in (candidates, fallback):
+        if group:
+            return max(set(group), key=group.count)
+    return None
