@@ -143,6 +143,100 @@ def test_parameter_defaults_are_valid_enum_values():
                     assert src.default in enum, (op.name, key)
 
 
+SEMANTICS = Path(__file__).resolve().parents[2] / "shared" / "spec" / "semantics.md"
+
+
+def _semantics() -> str:
+    if not SEMANTICS.is_file():
+        pytest.skip("../shared/spec/semantics.md is not beside the project")
+    return SEMANTICS.read_text(encoding="utf-8")
+
+
+def _names(paragraph: str) -> set[str]:
+    """`A, B, ReEncrypt (From/To), C` -> names; `(From/To)` adds ReEncryptFrom and ReEncryptTo."""
+    out: set[str] = set()
+    for item in paragraph.split(","):
+        word = item.split()[0].strip(".")
+        out.add(word)
+        if "(From/To)" in item:
+            out |= {word + "From", word + "To"}
+    return out
+
+
+def test_normative_sets_parsed_from_semantics_2_2():
+    text = _semantics()
+    cross = re.search(r"\*\*CROSS_ACCOUNT_OK\*\*.*?\[DOC\]:\s*(.*?)\. Everything else", text, re.S)
+    grants = re.search(r"\*\*Grant operations\*\*.*?\[DOC\]:\s*(.*?)\s*\(17 values\)", text, re.S)
+    resourceless = re.search(
+        r"\*\*Resource-less / IAM-only operations\*\*.*?\[DOC\]:\s*(.*?)\. The alias", text, re.S
+    )
+    assert cross and grants and resourceless
+    assert _names(cross.group(1)) == {a.removeprefix("kms:") for a in catalog.CROSS_ACCOUNT_ACTIONS}
+    assert _names(grants.group(1)) == catalog.GRANT_OPERATIONS
+    assert _names(resourceless.group(1)) == {a.removeprefix("kms:") for a in catalog.RESOURCELESS_ACTIONS}
+
+
+def _documented_key(token: str) -> str | None:
+    """A condition key as the semantics table writes it (`aws:RequestTag/*`) -> its catalog name."""
+    token = token.rstrip("*")
+    for probe in (token, token + "x", token + "0"):
+        found = condition_key(probe)
+        if found is not None:
+            return found.name
+    return None
+
+
+def test_operation_rows_agree_with_the_semantics_table():
+    """Every row of semantics §2: policy type, cross-account, grant, and the condition keys it lists."""
+    text = _semantics()
+    table = text[text.index("## 2. Operation catalogue") : text.index("### 2.2")]
+    families = {
+        "EC": {"kms:EncryptionContext:${EncryptionContextKey}", "kms:EncryptionContextKeys"},
+        "RA": {
+            "kms:RecipientAttestation:ImageSha384",
+            "kms:RecipientAttestation:PCR${PcrIndex}",
+            "kms:RecipientAttestation:NitroTPMPCR${PcrIndex}",
+        },
+    }
+    deprecated = {"kms:CustomerMasterKeySpec", "kms:CustomerMasterKeyUsage"}
+    # semantics §4.2 adds aws:RequestTag/aws:TagKeys for ReplicateKey's Tags; the §2 row omits them
+    documented_elsewhere = {"ReplicateKey": {"aws:RequestTag/${TagKey}", "aws:TagKeys"}}
+    rows = 0
+    for line in table.splitlines():
+        if not re.match(r"\| (\d+|\u2013) \|", line):
+            continue
+        rows += 1
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        name = re.sub(r"[`*]", "", cells[1]).split()[0].removeprefix("kms:")
+        op = by_name(name)
+        assert op is not None, name
+        assert op.key_policy == ("KP" in cells[2]), name
+        assert op.cross_account == cells[3].lstrip("*").startswith("Yes"), name
+        if name == "ReEncrypt":  # "Yes (From/To separately)"
+            assert by_name("ReEncryptFrom").grant_operation and by_name("ReEncryptTo").grant_operation
+        else:
+            assert op.grant_operation == cells[6].startswith("Yes"), name
+        keys_cell = re.sub(r"\(no [^)]*\)", "", cells[7])
+        expected: set[str] = set()
+        for token in re.findall(r"`((?:kms|aws):[^`]+)`", keys_cell):
+            if operation(token) is None:  # actions named in the cell are not condition keys
+                expected.add(_documented_key(token) or f"unknown {token}")
+        for word, keys in families.items():
+            if re.search(rf"\b{word}\b", keys_cell):
+                expected |= keys
+        if op.resource is not None and name != "SynchronizeMultiRegionKey":
+            expected |= catalog.KEY_RESOURCE_KEYS
+        if name == "SynchronizeMultiRegionKey":
+            expected |= {
+                f"kms:{k}" for k in ("KeyOrigin", "KeySpec", "KeyUsage", "MultiRegion", "MultiRegionKeyType")
+            }
+            expected |= {"kms:ResourceAliases"}
+        assert expected <= op.condition_keys, (name, sorted(expected - op.condition_keys))
+        extra = op.condition_keys - expected - deprecated - documented_elsewhere.get(name, set())
+        assert not extra, (name, sorted(extra))
+    assert rows == 55
+
+
 # --- condition keys --------------------------------------------------------------------------------
 
 
