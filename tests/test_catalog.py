@@ -237,6 +237,27 @@ def test_operation_rows_agree_with_the_semantics_table():
     assert rows == 55
 
 
+def test_condition_keys_agree_with_semantics_4_1():
+    """Every `kms:` row of semantics §4.1: the key exists, has the type, and is set for the operations named."""
+    text = _semantics()
+    table = text[text.index("### 4.1 KMS condition keys") : text.index("Examples of condition use")]
+    rows, previous = 0, set()
+    for line in table.splitlines():
+        if not line.startswith("| `kms:"):
+            continue
+        rows += 1
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        name = re.sub(r"<[^>]*>", "0", cells[0].strip("`"))
+        key = condition_key(name)
+        assert key is not None, name
+        assert cells[1].split()[0] == key.type, name
+        named = {w for w in re.findall(r"\b[A-Z][A-Za-z]+\b", cells[2]) if by_name(w) is not None}
+        named = previous if cells[2] == "same" else named
+        previous = named
+        assert named <= {a.removeprefix("kms:") for a in key.actions}, name
+    assert rows == 41
+
+
 # --- condition keys --------------------------------------------------------------------------------
 
 
