@@ -51,6 +51,7 @@ __all__ = [
     "IAM_POLICY_KINDS",
     "KEY_POLICY_ACTIONS",
     "KEY_RESOURCE_KEYS",
+    "KEY_RESOURCE_SOURCES",
     "OPERATIONS",
     "RESOURCELESS_ACTIONS",
     "Authorization",
@@ -251,12 +252,12 @@ class ConditionKey:
 # Condition-key sources shared by many operations
 # ---------------------------------------------------------------------------------------------------------
 
-EC = "kms:EncryptionContext:${EncryptionContextKey}"
-ECK = "kms:EncryptionContextKeys"
-RESOURCE_TAG = "aws:ResourceTag/${TagKey}"
-REQUEST_TAG = "aws:RequestTag/${TagKey}"
-TAG_KEYS = "aws:TagKeys"
-ATTESTATION = (
+_EC = "kms:EncryptionContext:${EncryptionContextKey}"
+_ECK = "kms:EncryptionContextKeys"
+_RESOURCE_TAG = "aws:ResourceTag/${TagKey}"
+_REQUEST_TAG = "aws:RequestTag/${TagKey}"
+_TAG_KEYS = "aws:TagKeys"
+_ATTESTATION = (
     "kms:RecipientAttestation:ImageSha384",
     "kms:RecipientAttestation:PCR${PcrIndex}",
     "kms:RecipientAttestation:NitroTPMPCR${PcrIndex}",
@@ -265,7 +266,7 @@ ATTESTATION = (
 _CALLER = {"kms:CallerAccount": Source("caller", "Account")}
 _VIA = {"kms:ViaService": Source("service", "ViaService")}
 _KEY_PROPS = {
-    RESOURCE_TAG: Source("key", "Tags"),
+    _RESOURCE_TAG: Source("key", "Tags"),
     "kms:KeyOrigin": Source("key", "Origin"),
     "kms:KeySpec": Source("key", "KeySpec"),
     "kms:CustomerMasterKeySpec": Source("key", "KeySpec"),
@@ -276,12 +277,13 @@ _KEY_PROPS = {
     "kms:ResourceAliases": Source("key", "Aliases"),
 }
 _K = {**_KEY_PROPS, **_CALLER, **_VIA}
+KEY_RESOURCE_SOURCES: Mapping[str, Source] = MappingProxyType(_K)
+"""semantics §2 "K": the condition keys of every operation authorized against a KMS key, and their sources."""
 KEY_RESOURCE_KEYS: frozenset[str] = frozenset(_K)
-"""semantics §2 "K": the condition keys of every operation authorized against a KMS key."""
 
 
 def _ec(param: str = "EncryptionContext") -> dict[str, Source]:
-    return {EC: Source("parameter", param), ECK: Source("parameter", param)}
+    return {_EC: Source("parameter", param), _ECK: Source("parameter", param)}
 
 
 def _alg(param: str | None = "EncryptionAlgorithm") -> dict[str, Source]:
@@ -294,7 +296,7 @@ def _alias_used(param: str = "KeyId") -> dict[str, Source]:
     return {"kms:RequestAlias": Source("alias-used", param)}
 
 
-_RA = {name: Source("parameter", "Recipient.AttestationDocument") for name in ATTESTATION}
+_RA = {name: Source("parameter", "Recipient.AttestationDocument") for name in _ATTESTATION}
 
 
 def _p(*names: str, **renamed: str) -> dict[str, Source]:
@@ -468,8 +470,8 @@ _TABLE: tuple[Operation, ...] = (
     _resourceless(
         "CreateKey",
         {
-            REQUEST_TAG: Source("parameter", "Tags"),
-            TAG_KEYS: Source("parameter", "Tags"),
+            _REQUEST_TAG: Source("parameter", "Tags"),
+            _TAG_KEYS: Source("parameter", "Tags"),
             "kms:BypassPolicyLockoutSafetyCheck": Source("parameter", "BypassPolicyLockoutSafetyCheck"),
             **_CALLER,
             "kms:KeyOrigin": Source("parameter", "Origin", "AWS_KMS"),
@@ -566,7 +568,7 @@ _TABLE: tuple[Operation, ...] = (
         crypto=True,
         api=False,
         authorizations=(_REENCRYPT_FROM,),
-        notes="permission-only: ReEncrypt's check on the source key (U8: source EC and algorithm)",
+        notes="permission-only: ReEncrypt's check on the source key (U8: source encryption context and algorithm)",
     ),
     _key_op(
         "ReEncryptTo",
@@ -579,14 +581,14 @@ _TABLE: tuple[Operation, ...] = (
         crypto=True,
         api=False,
         authorizations=(_REENCRYPT_TO,),
-        notes="permission-only: ReEncrypt's check on the destination key (U8: destination EC and algorithm)",
+        notes="permission-only: ReEncrypt's check on the destination key (U8: destination encryption context and algorithm)",
     ),
     _key_op(
         "ReplicateKey",
         {
             **_p("ReplicaRegion"),
-            REQUEST_TAG: Source("parameter", "Tags"),
-            TAG_KEYS: Source("parameter", "Tags"),
+            _REQUEST_TAG: Source("parameter", "Tags"),
+            _TAG_KEYS: Source("parameter", "Tags"),
         },
         authorizations=(
             Authorization("kms:ReplicateKey", "key", "KeyId", True),
@@ -598,7 +600,7 @@ _TABLE: tuple[Operation, ...] = (
     ),
     _key_op(
         "RetireGrant",
-        {EC: Source("none"), ECK: Source("none"), "kms:GrantConstraintType": Source("none")},
+        {_EC: Source("none"), _ECK: Source("none"), "kms:GrantConstraintType": Source("none")},
         cross_account=True,
         grant=True,
         key_policy=False,
@@ -626,9 +628,9 @@ _TABLE: tuple[Operation, ...] = (
     ),
     _key_op(
         "TagResource",
-        {REQUEST_TAG: Source("parameter", "Tags"), TAG_KEYS: Source("parameter", "Tags")},
+        {_REQUEST_TAG: Source("parameter", "Tags"), _TAG_KEYS: Source("parameter", "Tags")},
     ),
-    _key_op("UntagResource", {TAG_KEYS: Source("parameter", "TagKeys")}),
+    _key_op("UntagResource", {_TAG_KEYS: Source("parameter", "TagKeys")}),
     _alias_op(
         "UpdateAlias",
         (
@@ -792,12 +794,14 @@ _KEYS: tuple[ConditionKey, ...] = (
         "operations: always present",
     ),
     _kms(
-        EC,
+        _EC,
         "String",
         "one key per encryption-context pair of the request (CreateGrant: of the grant's constraint); "
         "the part after the prefix is case-insensitive; absent when the pair is absent",
     ),
-    _kms(ECK, "ArrayOfString", "the request's encryption-context keys; absent without an encryption context"),
+    _kms(
+        _ECK, "ArrayOfString", "the request's encryption-context keys; absent without an encryption context"
+    ),
     _kms("kms:ExpirationModel", "String", "the ExpirationModel parameter; absent when omitted"),
     _kms(
         "kms:GrantConstraintSourceArn",
@@ -959,7 +963,7 @@ _KEYS: tuple[ConditionKey, ...] = (
     _aws("aws:Referer", "String", "only for browser requests that send it; caller-controlled"),
     _aws("aws:RequestedRegion", "String", "always: the Region of the endpoint called"),
     _aws(
-        REQUEST_TAG,
+        _REQUEST_TAG,
         "String",
         "one key per tag passed in the request's Tags (CreateKey, ReplicateKey, TagResource)",
         per_action=True,
@@ -968,7 +972,7 @@ _KEYS: tuple[ConditionKey, ...] = (
     _aws("aws:ResourceOrgID", "String", "when the key's account is in an organization"),
     _aws("aws:ResourceOrgPaths", "ArrayOfString", "when the key's account is in an organization"),
     _aws(
-        RESOURCE_TAG,
+        _RESOURCE_TAG,
         "String",
         "operations authorized against a KMS key that has the tag; supported in IAM policies only (U5)",
         per_action=True,
@@ -992,7 +996,7 @@ _KEYS: tuple[ConditionKey, ...] = (
     _aws("aws:SourceVpc", "String", "only through a VPC endpoint: its VPC"),
     _aws("aws:SourceVpce", "String", "only through a VPC endpoint: its ID"),
     _aws(
-        TAG_KEYS,
+        _TAG_KEYS,
         "ArrayOfString",
         "the tag keys of the request (Tags of CreateKey, ReplicateKey, TagResource; TagKeys of UntagResource)",
         per_action=True,

@@ -13,8 +13,7 @@ from pathlib import Path
 from kmsauthz import catalog
 from kmsauthz.catalog import Authorization, ConditionKey, Operation, Source
 
-_K_SOURCES = catalog.operation("kms:DisableKeyRotation").sources  # type: ignore[union-attr]
-"""Sources of the K keys, from an operation that has K and nothing else."""
+_K_SOURCES = catalog.KEY_RESOURCE_SOURCES
 
 
 def _yes(flag: bool) -> str:
