@@ -316,6 +316,7 @@ _DATE = re.compile(
     r"(?:[Tt ](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?"
     r"(?P<tz>[Zz]|[+-]\d{2}:?\d{2}|[+-]\d{2})?)?)?)?"
 )
+_YEAR = re.compile(r"\d{4}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -325,10 +326,10 @@ def parse_date(text: str) -> Decimal | None:
     IAM takes the W3C profile of ISO 8601 — `YYYY`, `YYYY-MM`, `YYYY-MM-DD`,
     `YYYY-MM-DDThh:mmTZD`, `YYYY-MM-DDThh:mm:ssTZD`, `YYYY-MM-DDThh:mm:ss.sTZD` — or epoch
     seconds (#Conditions_Date, reference_policies_elements_datatypes.html). A time without a zone
-    designator is read as UTC.
+    designator is read as UTC. Exactly four digits are a year (`2020`), never epoch second 2020.
     """
     text = text.strip()
-    if _NUMBER.fullmatch(text):
+    if _NUMBER.fullmatch(text) and not _YEAR.fullmatch(text):
         return Decimal(text)
     m = _DATE.fullmatch(text)
     if m is None:
