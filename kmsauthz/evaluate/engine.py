@@ -1,0 +1,918 @@
+"""The authorizer: the layers of a KMS decision and how they combine (semantics.md §1.5).
+
+``Authorizer(world).decide(request) -> Decision``. Per authorization (one action on one
+resource; ReEncrypt, alias operations, UpdatePrimaryRegion and ReplicateKey make several, taken
+from the catalog's ``Operation.authorizations``, each reported in ``Decision.sub_decisions``):
+
+0. resolve the key reference (``resolve.py``): a missing key or alias, an ARN of another Region,
+   an alias *name* of another account → ``Decision(error="NotFoundException")``; a key of
+   another account with an action that cannot be used cross-account → ImplicitDeny;
+1. explicit deny in any applicable layer: RCPs of the key's account (not in the management
+   account, not for ``kms:RetireGrant``, not for AWS managed keys), SCPs of the caller's account
+   (not in the management account, not for service-linked roles or service principals), the key
+   policy, the caller's identity policies, permissions boundary and session policy, the VPC
+   endpoint policy when the request traverses an endpoint. Grants never deny;
+2. guardrails that need an Allow: RCPs, SCPs, the endpoint policy;
+3. a source of Allow: a key-policy statement naming the caller directly (a role ARN still needs
+   the boundary and session policy to allow), a key-policy statement naming the caller's account
+   plus an identity-policy Allow (+ boundary, session policy), or an effective grant; cross-account
+   needs the key policy (any naming) *and* an identity Allow in the caller's account, or a grant.
+
+Fail closed: an exception inside ``decide`` gives ImplicitDeny with the error in
+``Decision.errors``; a Deny statement whose condition errors counts as matching; an Allow
+statement whose condition errors does not apply, and any error keeps the decision from being
+an Allow.
+
+The world may change at run time (the local KMS): ``put_key``, ``remove_key``, ``put_grant``,
+``remove_grant``, ``put_principal`` recompile one key or principal. They take a lock; ``decide``
+takes none (it reads dictionaries whose entries are replaced, never mutated in place).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kmsauthz import catalog
+from kmsauthz.catalog import Authorization, Operation
+from kmsauthz.evaluate import explain
+from kmsauthz.evaluate.compile import CGrant, CompiledPolicy, CStatement, compile_grant, compile_policy
+from kmsauthz.evaluate.context import ContextInputs, KeyPolicyView, RequestContext, normalize_value
+from kmsauthz.evaluate.principals import Caller, MatchKind, account_of_principal_value, parse_caller
+from kmsauthz.evaluate.protocols import ConditionContext, ContextValue
+from kmsauthz.evaluate.resolve import parse_key_ref, ref_region, resolve
+from kmsauthz.model.decision import Decision, Effect, Match
+from kmsauthz.model.policy import Policy
+from kmsauthz.model.request import Request
+from kmsauthz.model.world import Grant, IamPrincipal, Key, VpcEndpoint, World
+
+__all__ = ["Authorizer"]
+
+KEY_POLICY = "key-policy"
+IDENTITY = "identity"
+BOUNDARY = "permissions-boundary"
+SESSION = "session"
+SCP = "scp"
+RCP = "rcp"
+VPC_ENDPOINT = "vpc-endpoint"
+GRANT = "grant"
+CROSS_ACCOUNT = "cross-account"
+
+_RESOURCE_POLICY_LAYERS = frozenset({KEY_POLICY, RCP, VPC_ENDPOINT})
+_EC_PARAMETER = {"kms:reencryptfrom": "SourceEncryptionContext", "kms:reencryptto": "DestinationEncryptionContext"}
+
+
+# ------------------------------------------------------------------------------ compiled world
+
+
+class _GrantIndex:
+    """One key's grants, indexed by grantee, retiring principal, id and token."""
+
+    __slots__ = ("all", "by_grantee", "by_id", "by_retiring", "by_token")
+
+    def __init__(self, grants: Iterable[CGrant] = ()) -> None:
+        self.all: tuple[CGrant, ...] = ()
+        self.by_grantee: dict[str, tuple[CGrant, ...]] = {}
+        self.by_retiring: dict[str, tuple[CGrant, ...]] = {}
+        self.by_id: dict[str, CGrant] = {}
+        self.by_token: dict[str, CGrant] = {}
+        self._rebuild(tuple(grants))
+
+    def _rebuild(self, grants: tuple[CGrant, ...]) -> None:
+        by_grantee: dict[str, list[CGrant]] = {}
+        by_retiring: dict[str, list[CGrant]] = {}
+        by_id: dict[str, CGrant] = {}
+        by_token: dict[str, CGrant] = {}
+        for g in grants:
+            by_grantee.setdefault(g.grant.grantee, []).append(g)
+            if g.grant.retiring:
+                by_retiring.setdefault(g.grant.retiring, []).append(g)
+            by_id[g.grant_id] = g
+            if g.grant.token:
+                by_token[g.grant.token] = g
+        # replace whole attributes: a concurrent reader sees the old or the new index, never a mix
+        self.by_grantee = {k: tuple(v) for k, v in by_grantee.items()}
+        self.by_retiring = {k: tuple(v) for k, v in by_retiring.items()}
+        self.by_id = by_id
+        self.by_token = by_token
+        self.all = grants
+
+    def put(self, grant: CGrant) -> None:
+        kept = tuple(g for g in self.all if g.grant_id != grant.grant_id)
+        self._rebuild((*kept, grant))
+
+    def remove(self, grant_id: str) -> bool:
+        kept = tuple(g for g in self.all if g.grant_id != grant_id)
+        changed = len(kept) != len(self.all)
+        if changed:
+            self._rebuild(kept)
+        return changed
+
+    def for_caller(self, caller: Caller) -> list[tuple[CGrant, MatchKind]]:
+        """Grants whose grantee names the caller, with how (a role ARN, an account)."""
+        out: list[tuple[CGrant, MatchKind]] = []
+        by = self.by_grantee
+        if not by:
+            return out
+        for ident in caller.identities:
+            for g in by.get(ident, ()):
+                out.append((g, MatchKind.DIRECT))
+        for ident in caller.role_identities:
+            for g in by.get(ident, ()):
+                out.append((g, MatchKind.ROLE))
+        root = caller.root_arn
+        if root is not None and root not in caller.identities:
+            for g in by.get(root, ()):
+                out.append((g, MatchKind.ACCOUNT))
+            for g in by.get(caller.account or "", ()):
+                out.append((g, MatchKind.ACCOUNT))
+        if len(out) > 1:
+            out.sort(key=lambda gk: gk[0].grant_id)
+        return out
+
+
+@dataclass(slots=True, eq=False)
+class _KeyEntry:
+    key: Key
+    arn: str
+    policy: CompiledPolicy
+    grants: _GrantIndex
+    aws_managed: bool
+
+
+@dataclass(slots=True, eq=False)
+class _PrincipalEntry:
+    principal: IamPrincipal
+    identity: tuple[CompiledPolicy, ...]
+    boundary: CompiledPolicy | None
+    sessions: dict[str, CompiledPolicy] = field(default_factory=dict)
+    """Session policies of the principal's access keys, by session name."""
+
+
+@dataclass(slots=True)
+class _Trace:
+    """What one decision met: missing condition keys and errors, in order."""
+
+    missing: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Side:
+    """The caller's identity side for one authorization: its policies as compiled objects."""
+
+    identity: tuple[CompiledPolicy, ...]
+    boundary: CompiledPolicy | None
+    session: CompiledPolicy | None
+    scps: tuple[CompiledPolicy, ...]
+    endpoint: CompiledPolicy | None
+    through_endpoint: bool
+
+
+def _label(policy: Policy, fallback: str) -> str:
+    return policy.name if policy.name and policy.name != "policy" else fallback
+
+
+# ----------------------------------------------------------------------------------- authorizer
+
+
+class Authorizer:
+    """Decide KMS requests against one world, exactly as AWS KMS would."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._lock = threading.RLock()
+        self._keys: dict[tuple[str, str, str], _KeyEntry] = {}
+        self._aliases: dict[tuple[str, str, str], str] = {}
+        self._principals: dict[str, _PrincipalEntry] = {}
+        self._roles: dict[tuple[str, str], str] = {}
+        self._callers: dict[str, tuple[Caller, _PrincipalEntry | None]] = {}
+        self._sessions: dict[int, tuple[Policy, CompiledPolicy]] = {}
+        self._scps: dict[str, tuple[CompiledPolicy, ...]] = {}
+        self._rcps: dict[str, tuple[CompiledPolicy, ...]] = {}
+        self._endpoints: dict[str, tuple[VpcEndpoint, CompiledPolicy | None]] = {}
+        org = world.organization
+        self._management = org.management_account if org is not None else None
+        for account, layers in world.accounts.items():
+            if layers.scps:
+                self._scps[account] = tuple(
+                    compile_policy(p, layer=SCP, label=_label(p, f"SCP {i} of {account}"))
+                    for i, p in enumerate(layers.scps)
+                )
+            if layers.rcps:
+                self._rcps[account] = tuple(
+                    compile_policy(p, layer=RCP, label=_label(p, f"RCP {i} of {account}"))
+                    for i, p in enumerate(layers.rcps)
+                )
+        for ep in world.vpc_endpoints:
+            self._endpoints[ep.id] = (
+                ep,
+                compile_policy(ep.policy, layer=VPC_ENDPOINT, label=_label(ep.policy, f"endpoint policy of {ep.id}"))
+                if ep.policy is not None else None,
+            )
+        for key in world.keys:
+            self._put_key(key)
+        for principal in world.principals:
+            self._put_principal(principal)
+
+    # ---------------------------------------------------------------------------- updates
+
+    def put_key(self, key: Key) -> None:
+        """Add or replace a key (its policy, aliases and grants are recompiled; nothing else)."""
+        with self._lock:
+            self._put_key(key)
+
+    def _put_key(self, key: Key) -> None:
+        address = (key.region, key.account, key.id)
+        old = self._keys.get(address)
+        if old is not None:
+            for alias in old.key.aliases:
+                if self._aliases.get((key.region, key.account, alias)) == key.id:
+                    del self._aliases[(key.region, key.account, alias)]
+        arn = key.arn
+        entry = _KeyEntry(
+            key=key,
+            arn=arn,
+            policy=compile_policy(key.policy, layer=KEY_POLICY, label=_label(key.policy, f"key policy of {arn}")),
+            grants=_GrantIndex(compile_grant(g, arn) for g in key.grants),
+            aws_managed=any(a.startswith("alias/aws/") for a in key.aliases),
+        )
+        self._keys[address] = entry
+        for alias in key.aliases:
+            self._aliases[(key.region, key.account, alias)] = key.id
+
+    def remove_key(self, region: str, key_id: str, account: str | None = None) -> None:
+        with self._lock:
+            for address in [a for a in self._keys if a[0] == region and a[2] == key_id
+                            and (account is None or a[1] == account)]:
+                entry = self._keys.pop(address)
+                for alias in entry.key.aliases:
+                    if self._aliases.get((region, address[1], alias)) == key_id:
+                        del self._aliases[(region, address[1], alias)]
+
+    def put_alias(self, region: str, account: str, alias: str, key_id: str | None) -> None:
+        """Point an alias at a key (None removes it); the local KMS calls this on Create/Update/DeleteAlias."""
+        with self._lock:
+            if key_id is None:
+                self._aliases.pop((region, account, alias), None)
+            else:
+                self._aliases[(region, account, alias)] = key_id
+
+    def _entry(self, region: str, key_id: str) -> list[_KeyEntry]:
+        return [e for a, e in self._keys.items() if a[0] == region and a[2] == key_id]
+
+    def put_grant(self, region: str, key_id: str, grant: Grant) -> None:
+        with self._lock:
+            for entry in self._entry(region, key_id):
+                entry.grants.put(compile_grant(grant, entry.arn))
+
+    def remove_grant(self, region: str, key_id: str, grant_id: str) -> None:
+        with self._lock:
+            for entry in self._entry(region, key_id):
+                entry.grants.remove(grant_id)
+
+    def put_principal(self, principal: IamPrincipal) -> None:
+        with self._lock:
+            self._put_principal(principal)
+            self._callers = {}
+
+    def _put_principal(self, principal: IamPrincipal) -> None:
+        arn = principal.arn
+        identity = tuple(
+            compile_policy(p, layer=IDENTITY, label=_label(p, f"policy {i} of {arn}"))
+            for i, p in enumerate(principal.policies)
+        )
+        boundary = (
+            compile_policy(principal.permissions_boundary, layer=BOUNDARY,
+                           label=_label(principal.permissions_boundary, f"permissions boundary of {arn}"))
+            if principal.permissions_boundary is not None else None
+        )
+        sessions = {
+            ak.session: compile_policy(ak.session_policy, layer=SESSION,
+                                       label=_label(ak.session_policy, f"session policy of {ak.session}"))
+            for ak in principal.access_keys
+            if ak.session and ak.session_policy is not None
+        }
+        self._principals[arn] = _PrincipalEntry(principal, identity, boundary, sessions)
+        parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[5].startswith("role/"):
+            self._roles[(parts[4], parts[5].rsplit("/", 1)[-1])] = arn
+
+    def resolve_key(self, ref: str, *, caller_account: str | None, region: str) -> Key | None:
+        """The key a `KeyId` names for a caller of ``caller_account`` calling ``region``, or None."""
+        res = resolve(ref, caller_account=caller_account, region=region, keys=self._keys, aliases=self._aliases)
+        return res.entry.key if res.entry is not None else None
+
+    # ---------------------------------------------------------------------------- decide
+
+    def decide(self, request: Request) -> Decision:
+        """Decide one request; never raises for policy content (fails closed instead)."""
+        try:
+            return self._decide(request)
+        except Exception as exc:  # fail closed: a bug must never become an Allow
+            text = f"internal error: {type(exc).__name__}: {exc}"
+            return Decision.model_construct(
+                effect=Effect.IMPLICIT_DENY,
+                reason=explain.failed(request.principal, request.action, request.key, text),
+                errors=(text,),
+                action=request.action,
+                resource=request.key,
+                principal=request.principal,
+            )
+
+    def _caller(self, text: str) -> tuple[Caller, _PrincipalEntry | None]:
+        found = self._callers.get(text)
+        if found is None:
+            caller = parse_caller(text, self._roles)
+            entry = self._principals.get(caller.role_arn or caller.arn) if caller.role_arn else self._principals.get(text)
+            found = (caller, entry)
+            if len(self._callers) > 65536:
+                self._callers = {}
+            self._callers[text] = found
+        return found
+
+    def _session_policy(self, request: Request, caller: Caller, pentry: _PrincipalEntry | None) -> CompiledPolicy | None:
+        policy = request.session_policy
+        if policy is None:
+            if pentry is not None and caller.session_name and pentry.sessions:
+                return pentry.sessions.get(caller.session_name)
+            return None
+        cached = self._sessions.get(id(policy))
+        if cached is not None and cached[0] is policy:
+            return cached[1]
+        compiled = compile_policy(policy, layer=SESSION, label=_label(policy, "session policy"))
+        if len(self._sessions) > 1024:
+            self._sessions = {}
+        self._sessions[id(policy)] = (policy, compiled)
+        return compiled
+
+    def _decide(self, request: Request) -> Decision:
+        action = request.action
+        low = action.lower()
+        op = catalog.operation(low)
+        caller, pentry = self._caller(request.principal)
+        region = request.region or ref_region(request.key) or self.world.region
+        params = request.parameters
+        overrides = _overrides(request.context) if request.context else None
+        through = bool(request.vpc_endpoint) and not request.via_service
+        endpoint_entry = self._endpoints.get(request.vpc_endpoint or "") if through else None
+        endpoint = endpoint_entry[0] if endpoint_entry is not None else None
+        side = _Side(
+            identity=pentry.identity if pentry is not None else (),
+            boundary=pentry.boundary if pentry is not None else None,
+            session=self._session_policy(request, caller, pentry),
+            scps=self._scps_for(caller),
+            endpoint=endpoint_entry[1] if endpoint_entry is not None else None,
+            through_endpoint=through,
+        )
+        run = _Run(self, request, caller, pentry, side, region, overrides, endpoint)
+
+        if op is None:
+            # Not a KMS action the catalog knows: nothing can allow it, but denies still apply.
+            if request.key is None:
+                return run.resourceless(action, low, None, region)
+            return run.key_check(action, low, None, request.key, region)
+        auths = _authorizations(op, low, params)
+        if len(auths) == 1:
+            return run.authorization(op, auths[0])
+        parts = [run.authorization(op, a) for a in auths]
+        return _combine(request, parts)
+
+    def _scps_for(self, caller: Caller) -> tuple[CompiledPolicy, ...]:
+        account = caller.account
+        if account is None or account == self._management:
+            return ()
+        if caller.role_arn is not None and ":role/aws-service-role/" in caller.role_arn:
+            return ()
+        return self._scps.get(account, ())
+
+    def _rcps_for(self, op: Operation | None, entry: _KeyEntry) -> tuple[CompiledPolicy, ...]:
+        account = entry.key.account
+        if account == self._management or entry.aws_managed or (op is not None and not op.rcp):
+            return ()
+        return self._rcps.get(account, ())
+
+
+def _authorizations(op: Operation, low: str, params: Mapping[str, Any]) -> tuple[Authorization, ...]:
+    """The checks a call makes; `kms:ReEncryptFrom`/`To` with a DestinationKeyId is a whole ReEncrypt."""
+    if low in ("kms:reencryptfrom", "kms:reencryptto") and "DestinationKeyId" in params:
+        whole = catalog.operation("kms:ReEncrypt")
+        if whole is not None:
+            return whole.authorizations
+    auths = op.authorizations
+    out = tuple(a for a in auths if a.when is None or a.when in params)
+    return out or auths[:1]
+
+
+def _overrides(context: Mapping[str, Any]) -> dict[str, ContextValue | None]:
+    return {str(k).lower(): normalize_value(v) for k, v in context.items()}
+
+
+def _combine(request: Request, parts: Sequence[Decision]) -> Decision:
+    """All parts must allow; the first error, else the first explicit, else implicit deny decides."""
+    chosen = next((p for p in parts if p.error is not None), None)
+    if chosen is None:
+        chosen = next((p for p in parts if p.effect is Effect.EXPLICIT_DENY), None)
+    if chosen is None:
+        chosen = next((p for p in parts if p.effect is not Effect.ALLOW or p.errors), None)
+    missing: dict[str, str] = {}
+    errors: list[str] = []
+    for p in parts:
+        for k in p.missing_keys:
+            missing.setdefault(k.lower(), k)
+        errors.extend(p.errors)
+    if chosen is None:  # every part allowed
+        matched = tuple(m for p in parts for m in p.matched)
+        return Decision.model_construct(
+            effect=Effect.ALLOW, layer=parts[-1].layer,
+            reason="; ".join(p.reason for p in parts),
+            matched=matched, missing_keys=tuple(missing.values()), errors=tuple(errors),
+            action=request.action, resource=parts[0].resource, principal=request.principal,
+            sub_decisions=tuple(parts), error=None,
+        )
+    return Decision.model_construct(
+        effect=chosen.effect, error=chosen.error, layer=chosen.layer, reason=chosen.reason,
+        matched=chosen.matched, missing_keys=tuple(missing.values()), errors=tuple(errors),
+        action=request.action, resource=chosen.resource, principal=request.principal,
+        sub_decisions=tuple(parts),
+    )
+
+
+# ------------------------------------------------------------------------------- one decision
+
+
+class _Run:
+    """The work of one ``decide`` call (several authorizations share the caller side)."""
+
+    __slots__ = ("auth", "caller", "endpoint", "overrides", "pentry", "region", "request", "side")
+
+    def __init__(self, auth: Authorizer, request: Request, caller: Caller, pentry: _PrincipalEntry | None,
+                 side: _Side, region: str, overrides: dict[str, ContextValue | None] | None,
+                 endpoint: VpcEndpoint | None) -> None:
+        self.auth = auth
+        self.request = request
+        self.caller = caller
+        self.pentry = pentry
+        self.side = side
+        self.region = region
+        self.overrides = overrides
+        self.endpoint = endpoint
+
+    # -- dispatch over one catalog Authorization -----------------------------------------
+
+    def authorization(self, op: Operation, auth: Authorization) -> Decision:
+        request = self.request
+        params = request.parameters
+        action = auth.action
+        low = action.lower()
+        check_op = catalog.operation(low) if low != op.action.lower() else op
+        region = self.region
+        if auth.region is not None:
+            region = str(params.get(auth.region) or region)
+        if auth.resource is None:
+            return self.resourceless(action, low, check_op, region)
+        if auth.resource == "alias":
+            alias = _alias_name(request, params)
+            if alias is None:
+                return self._error(action, None, "ValidationException", "the request names no alias")
+            return self.alias_check(action, low, check_op, alias, region)
+        target = auth.target or "KeyId"
+        if target.endswith(":target"):
+            alias = _alias_name(request, params)
+            if alias is None:
+                return self._error(action, None, "ValidationException", "the request names no alias")
+            ref = alias
+        else:
+            ref = _key_param(request, params, target)
+        if ref is None:
+            return self._error(action, None, "ValidationException", f"the request names no key (`{target}`)")
+        if auth.region is not None:
+            parsed = parse_key_ref(ref)
+            if parsed.kind == "arn":
+                ref = parsed.name  # the same key id, resolved in the other Region
+        same_key = None
+        if low in ("kms:reencryptfrom", "kms:reencryptto"):
+            same_key = self._same_key(params)
+        return self.key_check(action, low, check_op, ref, region, same_key=same_key)
+
+    def _same_key(self, params: Mapping[str, Any]) -> bool:
+        request = self.request
+        source = params.get("SourceKeyId") or request.key
+        dest = params.get("DestinationKeyId") or request.key
+        if source is None or dest is None:
+            return False
+        auth = self.auth
+        a = resolve(str(source), caller_account=self.caller.account, region=self.region,
+                    keys=auth._keys, aliases=auth._aliases)
+        b = resolve(str(dest), caller_account=self.caller.account, region=self.region,
+                    keys=auth._keys, aliases=auth._aliases)
+        return a.entry is not None and a.entry is b.entry
+
+    # -- context ---------------------------------------------------------------------------
+
+    def _context(self, low: str, op: Operation | None, region: str, *, key: Key | None = None,
+                 resource_account: str | None = None, request_alias: str | None = None,
+                 same_key: bool | None = None) -> RequestContext:
+        request = self.request
+        params = request.parameters
+        ec: Mapping[str, str] | None = request.encryption_context
+        param_name = _EC_PARAMETER.get(low)
+        if param_name is not None and isinstance(params.get(param_name), Mapping):
+            ec = params[param_name]
+        elif low == "kms:creategrant":
+            constraints = params.get("Constraints")
+            if isinstance(constraints, Mapping):
+                for kind in ("EncryptionContextEquals", "EncryptionContextSubset"):
+                    if isinstance(constraints.get(kind), Mapping):
+                        ec = constraints[kind]
+                        break
+        pentry = self.pentry
+        return RequestContext(ContextInputs(
+            action=low,
+            caller=self.caller,
+            region=region,
+            now=self.auth.world.now,
+            op=op,
+            caller_tags=pentry.principal.tags if pentry is not None else None,
+            organization=self.auth.world.organization,
+            key=key,
+            resource_account=resource_account,
+            request_alias=request_alias,
+            endpoint=self.endpoint,
+            endpoint_id=request.vpc_endpoint if self.side.through_endpoint else None,
+            source_ip=request.source_ip,
+            via_service=request.via_service,
+            encryption_context=ec,
+            parameters=params,
+            reencrypt_same_key=same_key,
+            overrides=self.overrides,
+        ))
+
+    # -- the statement test --------------------------------------------------------------------
+
+    def _applies(self, st: CStatement, arn: str, ctx: ConditionContext, trace: _Trace,
+                 resource_policy: bool) -> MatchKind:
+        """Whether a statement applies to this request, and how it names the caller."""
+        kind = MatchKind.DIRECT
+        if resource_policy:
+            if st.principal is not None:
+                kind = st.principal.kind(self.caller)
+                if kind is MatchKind.NONE:
+                    return kind
+            elif st.not_principal is not None:
+                exempt = st.not_principal.exempts(self.caller)
+                if exempt and not (not st.allow and self.pentry is not None
+                                   and self.pentry.boundary is not None):
+                    return MatchKind.NONE
+            elif st.match.layer == KEY_POLICY:
+                return MatchKind.NONE  # every key-policy statement needs a principal
+        resource = st.resource
+        assert resource is not None
+        if not resource.star and not resource.matches(arn, ctx):
+            return MatchKind.NONE
+        if resource.star and resource.negated:
+            return MatchKind.NONE
+        if st.condition.clauses:
+            out = st.condition.evaluate(ctx)
+            for k in out.missing:
+                trace.missing.setdefault(k.lower(), k)
+            if out.error is not None:
+                where = st.match.sid or f"{st.match.policy}[{st.index}]"
+                trace.errors.append(f"{st.match.layer} statement `{where}`: {out.error}")
+                return kind if not st.allow else MatchKind.NONE
+            if not out.matched:
+                return MatchKind.NONE
+        return kind
+
+    def _denies(self, policies: Iterable[CompiledPolicy], low: str, arn: str, ctx: ConditionContext,
+                trace: _Trace, out: list[Match]) -> None:
+        for cp in policies:
+            resource_policy = cp.layer in _RESOURCE_POLICY_LAYERS
+            for st in cp.for_action(low).denies:
+                if self._applies(st, arn, ctx, trace, resource_policy) is not MatchKind.NONE:
+                    out.append(st.match)
+
+    def _first_allow(self, policies: Iterable[CompiledPolicy], low: str, arn: str, ctx: ConditionContext,
+                     trace: _Trace) -> Match | None:
+        for cp in policies:
+            resource_policy = cp.layer in _RESOURCE_POLICY_LAYERS
+            for st in cp.for_action(low).allow_candidates(ctx):
+                if self._applies(st, arn, ctx, trace, resource_policy) is not MatchKind.NONE:
+                    return st.match
+        return None
+
+    def _guardrails(self, low: str, arn: str, ctx: RequestContext, trace: _Trace,
+                    rcps: tuple[CompiledPolicy, ...]) -> str | None:
+        """The guardrail layer that fails to allow, or None."""
+        if rcps and self._first_allow(rcps, low, arn, ctx, trace) is None:
+            return RCP
+        side = self.side
+        if side.scps and self._first_allow(side.scps, low, arn, ctx, trace) is None:
+            return SCP
+        if side.endpoint is not None and self._first_allow((side.endpoint,), low, arn, ctx, trace) is None:
+            return VPC_ENDPOINT
+        return None
+
+    def _caps(self, low: str, arn: str, ctx: RequestContext, trace: _Trace) -> str | None:
+        """Boundary and session policy on an identity-side allow: the layer that fails, or None."""
+        side = self.side
+        if side.boundary is not None and self._first_allow((side.boundary,), low, arn, ctx, trace) is None:
+            return BOUNDARY
+        if side.session is not None and self._first_allow((side.session,), low, arn, ctx, trace) is None:
+            return SESSION
+        return None
+
+    def _identity_allow(self, low: str, arn: str, ctx: RequestContext, trace: _Trace) -> tuple[bool, Match | None]:
+        """(allowed, statement) on the identity side; the root user needs no statement."""
+        if self.caller.is_root:
+            return True, None
+        found = self._first_allow(self.side.identity, low, arn, ctx, trace)
+        return found is not None, found
+
+    # -- decisions ----------------------------------------------------------------------------
+
+    def _decision(self, effect: Effect, action: str, resource: str | None, layer: str | None,
+                  matched: Sequence[Match], trace: _Trace, reason: str) -> Decision:
+        errors = tuple(trace.errors)
+        if errors and effect is Effect.ALLOW:
+            effect, layer = Effect.IMPLICIT_DENY, layer
+            reason = explain.failed(self.request.principal, action, resource, errors[0])
+            matched = ()
+        return Decision.model_construct(
+            effect=effect, error=None, layer=layer, reason=reason, matched=tuple(matched),
+            missing_keys=tuple(trace.missing.values()), errors=errors, action=action,
+            resource=resource, principal=self.request.principal, sub_decisions=(),
+        )
+
+    def _error(self, action: str, resource: str | None, code: str, message: str) -> Decision:
+        return Decision.model_construct(
+            effect=Effect.IMPLICIT_DENY, error=code, layer=None, reason=message, matched=(),
+            missing_keys=(), errors=(), action=action, resource=resource,
+            principal=self.request.principal, sub_decisions=(),
+        )
+
+    def _explicit(self, action: str, arn: str, denies: list[Match], trace: _Trace) -> Decision:
+        layer = denies[0].layer
+        return self._decision(
+            Effect.EXPLICIT_DENY, action, arn, layer, denies, trace,
+            explain.explicit_deny(self.request.principal, action, arn, layer),
+        )
+
+    def _implicit(self, action: str, arn: str, layer: str, trace: _Trace) -> Decision:
+        return self._decision(
+            Effect.IMPLICIT_DENY, action, arn, layer, (), trace,
+            explain.implicit_deny(self.request.principal, action, arn, layer),
+        )
+
+    def _allow(self, action: str, arn: str, layer: str, matched: Sequence[Match], trace: _Trace) -> Decision:
+        return self._decision(
+            Effect.ALLOW, action, arn, layer, matched, trace,
+            explain.allowed(self.request.principal, action, arn, matched),
+        )
+
+    # -- the three shapes of authorization -------------------------------------------------------
+
+    def resourceless(self, action: str, low: str, op: Operation | None, region: str) -> Decision:
+        """An IAM-only action without a resource (`Resource` is `*` or an account pattern)."""
+        caller = self.caller
+        arn = f"arn:aws:kms:{region}:{caller.account or ''}:*"
+        ctx = self._context(low, op, region, resource_account=caller.account)
+        return self._iam_only(action, low, arn, ctx, display="*")
+
+    def alias_check(self, action: str, low: str, op: Operation | None, alias: str, region: str) -> Decision:
+        """The IAM half of an alias operation: permission on the alias ARN."""
+        caller = self.caller
+        ref = parse_key_ref(alias)
+        account = ref.account or caller.account or ""
+        arn = f"arn:aws:kms:{ref.region or region}:{account}:{ref.name}"
+        ctx = self._context(low, op, region, resource_account=account)
+        return self._iam_only(action, low, arn, ctx, display=arn)
+
+    def _iam_only(self, action: str, low: str, arn: str, ctx: RequestContext, display: str) -> Decision:
+        trace = _Trace()
+        side = self.side
+        denies: list[Match] = []
+        self._denies(side.scps, low, arn, ctx, trace, denies)
+        self._denies(side.identity, low, arn, ctx, trace, denies)
+        if side.boundary is not None:
+            self._denies((side.boundary,), low, arn, ctx, trace, denies)
+        if side.session is not None:
+            self._denies((side.session,), low, arn, ctx, trace, denies)
+        if side.endpoint is not None:
+            self._denies((side.endpoint,), low, arn, ctx, trace, denies)
+        if denies:
+            return self._explicit(action, display, denies, trace)
+        failed = self._guardrails(low, arn, ctx, trace, ())
+        if failed is not None:
+            return self._implicit(action, display, failed, trace)
+        ok, stmt = self._identity_allow(low, arn, ctx, trace)
+        if not ok:
+            return self._implicit(action, display, IDENTITY, trace)
+        capped = self._caps(low, arn, ctx, trace)
+        if capped is not None:
+            return self._implicit(action, display, capped, trace)
+        return self._allow(action, display, IDENTITY, (stmt,) if stmt is not None else (), trace)
+
+    def key_check(self, action: str, low: str, op: Operation | None, ref: str, region: str,
+                  *, same_key: bool | None = None) -> Decision:
+        """One action on one KMS key: the whole §1.5 procedure."""
+        auth = self.auth
+        caller = self.caller
+        res = resolve(ref, caller_account=caller.account, region=region, keys=auth._keys, aliases=auth._aliases)
+        entry = res.entry
+        if entry is None:
+            return self._error(action, ref, res.error or "NotFoundException", res.message)
+        key = entry.key
+        arn = entry.arn
+        same_account = caller.is_service or caller.account == key.account
+        trace = _Trace()
+        if not same_account and (op is None or not op.cross_account):
+            return self._implicit(action, arn, CROSS_ACCOUNT, trace)
+
+        ctx = self._context(low, op, region, key=key, request_alias=res.ref.alias, same_key=same_key)
+        kp_ctx = KeyPolicyView(ctx)
+        side = self.side
+        rcps = auth._rcps_for(op, entry)
+
+        # 1. explicit deny anywhere (grants never deny)
+        denies: list[Match] = []
+        if rcps:
+            self._denies(rcps, low, arn, ctx, trace, denies)
+        if side.scps:
+            self._denies(side.scps, low, arn, ctx, trace, denies)
+        self._denies((entry.policy,), low, arn, kp_ctx, trace, denies)
+        if side.identity:
+            self._denies(side.identity, low, arn, ctx, trace, denies)
+        if side.boundary is not None:
+            self._denies((side.boundary,), low, arn, ctx, trace, denies)
+        if side.session is not None:
+            self._denies((side.session,), low, arn, ctx, trace, denies)
+        if side.endpoint is not None:
+            self._denies((side.endpoint,), low, arn, ctx, trace, denies)
+        if denies:
+            return self._explicit(action, arn, denies, trace)
+
+        # 2. guardrails that need an Allow
+        failed = self._guardrails(low, arn, ctx, trace, rcps)
+        if failed is not None:
+            return self._implicit(action, arn, failed, trace)
+
+        # 3. sources of Allow
+        if op is not None and op.name == "RetireGrant":
+            return self._retire_grant(action, low, entry, ctx, trace)
+        blocked: str | None = None
+        if op is None or op.key_policy:
+            direct: Match | None = None
+            role: Match | None = None
+            account: Match | None = None
+            for st in entry.policy.for_action(low).allow_candidates(kp_ctx):
+                kind = self._applies(st, arn, kp_ctx, trace, True)
+                if kind is MatchKind.DIRECT:
+                    direct = st.match
+                    break
+                if kind is MatchKind.ROLE and role is None:
+                    role = st.match
+                elif kind is MatchKind.ACCOUNT and account is None:
+                    account = st.match
+            if same_account:
+                if direct is not None:
+                    return self._allow(action, arn, KEY_POLICY, (direct,), trace)
+                if role is not None:
+                    blocked = self._caps(low, arn, ctx, trace)
+                    if blocked is None:
+                        return self._allow(action, arn, KEY_POLICY, (role,), trace)
+                if account is not None:
+                    ok, stmt = self._identity_allow(low, arn, ctx, trace)
+                    if ok:
+                        capped = self._caps(low, arn, ctx, trace)
+                        if capped is None:
+                            matched = (account, stmt) if stmt is not None else (account,)
+                            return self._allow(action, arn, KEY_POLICY, matched, trace)
+                        blocked = blocked or capped
+                    else:
+                        blocked = blocked or IDENTITY
+            else:
+                named = direct or role or account
+                ok, stmt = self._identity_allow(low, arn, ctx, trace)
+                if named is not None and ok:
+                    capped = self._caps(low, arn, ctx, trace)
+                    if capped is None:
+                        matched = (named, stmt) if stmt is not None else (named,)
+                        return self._allow(action, arn, KEY_POLICY, matched, trace)
+                    blocked = capped
+                elif named is not None:
+                    blocked = IDENTITY
+        granted = self._grant_allow(low, entry, ctx, trace)
+        if granted is not None:
+            return self._allow(action, arn, GRANT, (granted,), trace)
+        return self._implicit(action, arn, blocked or KEY_POLICY, trace)
+
+    # -- grants -------------------------------------------------------------------------------
+
+    def _grant_allow(self, low: str, entry: _KeyEntry, ctx: RequestContext, trace: _Trace) -> Match | None:
+        grants = entry.grants
+        if not grants.all:
+            return None
+        request = self.request
+        tokens = request.grant_tokens
+        uses_ec = _uses_ec(low)
+        ec = ctx.inputs.encryption_context
+        for g, kind in grants.for_caller(self.caller):
+            if low not in g.operations:
+                continue
+            if g.grant.pending and (not g.grant.token or g.grant.token not in tokens):
+                continue
+            if low == "kms:creategrant":
+                if not self._child_grant_ok(g):
+                    continue
+            elif uses_ec and not g.constraint_ok(dict(ec) if ec is not None else None):
+                continue
+            if kind is MatchKind.ACCOUNT:
+                ok, _ = self._identity_allow(low, entry.arn, ctx, trace)
+                if not ok or self._caps(low, entry.arn, ctx, trace) is not None:
+                    continue
+            elif kind is MatchKind.ROLE and self._caps(low, entry.arn, ctx, trace) is not None:
+                continue
+            return g.match
+        return None
+
+    def _child_grant_ok(self, parent: CGrant) -> bool:
+        """CreateGrant through a grant: the child may not exceed its parent (§3.5)."""
+        params = self.request.parameters
+        ops = params.get("Operations")
+        if ops is not None:
+            child_ops = {f"kms:{o}".lower() for o in (ops if isinstance(ops, list | tuple) else [ops])}
+            if not child_ops <= parent.operations:
+                return False
+        constraints = params.get("Constraints")
+        constraints = constraints if isinstance(constraints, Mapping) else {}
+        c_equals = constraints.get("EncryptionContextEquals")
+        c_subset = constraints.get("EncryptionContextSubset")
+        if parent.equals is not None:
+            return isinstance(c_equals, Mapping) and dict(c_equals) == parent.equals
+        if parent.subset is not None:
+            child = c_equals if isinstance(c_equals, Mapping) else c_subset if isinstance(c_subset, Mapping) else None
+            if child is None:
+                return False
+            return all(child.get(k) == v for k, v in parent.subset.items())
+        return True
+
+    def _retire_grant(self, action: str, low: str, entry: _KeyEntry, ctx: RequestContext,
+                      trace: _Trace) -> Decision:
+        """RetireGrant is decided by the grant: retiring principal, grantee with RetireGrant, issuer (§3.6)."""
+        params = self.request.parameters
+        grants = entry.grants
+        caller = self.caller
+        gid = params.get("GrantId")
+        token = params.get("GrantToken")
+        if gid is not None:
+            candidates: Sequence[CGrant] = (grants.by_id[gid],) if gid in grants.by_id else ()
+        elif token is not None:
+            candidates = (grants.by_token[token],) if token in grants.by_token else ()
+        else:
+            candidates = grants.all
+        names = caller.identities | caller.role_identities
+        for g in candidates:
+            grant = g.grant
+            if grant.retiring and grant.retiring in names:
+                return self._allow(action, entry.arn, GRANT, (g.match,), trace)
+            if grant.grantee in names and low in g.operations:
+                return self._allow(action, entry.arn, GRANT, (g.match,), trace)
+            accounts = {grant.issuing_account or entry.key.account}
+            if grant.retiring:
+                acct = account_of_principal_value(grant.retiring)
+                if acct is not None:
+                    accounts.add(acct)
+            if caller.account in accounts:
+                ok, stmt = self._identity_allow(low, entry.arn, ctx, trace)
+                if ok and self._caps(low, entry.arn, ctx, trace) is None:
+                    matched = (g.match, stmt) if stmt is not None else (g.match,)
+                    return self._allow(action, entry.arn, GRANT, matched, trace)
+        return self._implicit(action, entry.arn, GRANT, trace)
+
+
+def _uses_ec(low: str) -> bool:
+    op = catalog.operation(low)
+    return op is not None and op.uses_encryption_context
+
+
+def _alias_name(request: Request, params: Mapping[str, Any]) -> str | None:
+    name = params.get("AliasName")
+    if name:
+        return str(name)
+    key = request.key
+    if key and (key.startswith("alias/") or ":alias/" in key):
+        return key
+    return None
+
+
+def _key_param(request: Request, params: Mapping[str, Any], target: str) -> str | None:
+    value = params.get(target)
+    if value:
+        return str(value)
+    key = request.key
+    if target in ("TargetKeyId",) and key and (key.startswith("alias/") or ":alias/" in key):
+        return None  # the request's key is the alias being created, not the target
+    return key
