@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import types
 from pathlib import Path
 
 import pytest
@@ -449,6 +450,17 @@ def test_derived_sets_are_consistent():
     assert catalog.CROSS_ACCOUNT_ACTIONS.isdisjoint(catalog.RESOURCELESS_ACTIONS)
     assert catalog.KEY_POLICY_ACTIONS.isdisjoint(catalog.RESOURCELESS_ACTIONS)
     assert {op.action for op in _ops()} - {"kms:ReEncrypt"} == catalog.ACTIONS
+
+
+def test_all_is_exactly_the_public_surface():
+    defined = {
+        name
+        for name, obj in vars(catalog).items()
+        if not name.startswith("_")
+        and not isinstance(obj, types.ModuleType)
+        and getattr(obj, "__module__", catalog.__name__) == catalog.__name__
+    }
+    assert set(catalog.__all__) == defined
 
 
 # --- docs ------------------------------------------------------------------------------------------
