@@ -9,6 +9,7 @@ Comments are returned too, for the formatter.
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
@@ -34,6 +35,16 @@ ELEMENTS = {
 }
 
 _TERMINAL_WORDS = {
+    "VERSION": "`version`",
+    "ID": "`id`",
+    "STATEMENT": "`statement`",
+    "OBJECT": "`object`",
+    "PRINCIPAL": "`principal`",
+    "NOT": "`not`",
+    "ACTION": "`action`",
+    "RESOURCE": "`resource`",
+    "WHEN": "`when`",
+    "AND": "`and`",
     "STRING": "a quoted string",
     "BARE": "a value",
     "NUMBER": "a number",
@@ -212,10 +223,10 @@ class _Builder:
                                  child.meta.line, child.meta.column)
             seen_headers[child.data] = child
             if child.data == "version":
-                doc["Version"], tok = self.text_value(child.children[0])
+                doc["Version"], tok = self.text_value(child.children[-1])
                 self.mark("/Version", tok)
             elif child.data == "policy_id":
-                doc["Id"], tok = self.text_value(child.children[0])
+                doc["Id"], tok = self.text_value(child.children[-1])
                 self.mark("/Id", tok)
             else:
                 object_form = child
@@ -261,15 +272,17 @@ class _Builder:
                                  f"{seen[element.data].meta.line})", element.meta.line, element.meta.column,
                                  len(keyword))
             seen[element.data] = element
+            body = element.children[-1]
+            assert isinstance(body, Tree)
             if element.data == "condition":
-                out[name] = self.condition(element.children[0], key)
+                out[name] = self.condition(body, key)
                 self.mark(key, element)
             else:
-                out[name] = self.values(element.children[0], key)
+                out[name] = self.values(body, key)
         return out
 
     def principal(self, element: Tree, out: dict[str, Any], name: str, pointer: str, keyword: str) -> None:
-        body = element.children[0]
+        body = element.children[-1]
         assert isinstance(body, Tree)
         existing = out.get(name)
         if body.data == "principal_star":
@@ -306,7 +319,7 @@ class _Builder:
             return out
         for clause in node.children:
             if not isinstance(clause, Tree):
-                continue
+                continue  # the `and` tokens
             op_tok, key_node, values_node = clause.children
             assert isinstance(op_tok, Token) and isinstance(key_node, Tree) and isinstance(values_node, Tree)
             operator = str(op_tok)
@@ -380,11 +393,17 @@ def _syntax_error(builder: _Builder, exc: UnexpectedInput) -> PolicySyntaxError:
     column = getattr(exc, "column", 0) or 0
     if isinstance(exc, UnexpectedCharacters):
         ch = builder.text[exc.pos_in_stream] if exc.pos_in_stream < len(builder.text) else ""
+        if ch == '"':
+            return builder.error("unterminated string: a `\"` without its closing quote on the same line",
+                                 line, column)
         shown = f"`{ch}`" if ch.isprintable() and ch else f"character U+{ord(ch):04X}" if ch else "end of file"
         expected = _expected_words(exc.allowed or set())
         return builder.error(f"unexpected {shown}: expected {expected}", line, column)
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
+        if exc.interactive_parser is not None:
+            with suppress(Exception):  # keep lark's own list when it cannot say more
+                exc.expected = set(exc.interactive_parser.accepts())
         if tok.type == "$END":
             last_line = builder.text.count("\n") + 1
             last_col = len(builder.text.rsplit("\n", 1)[-1]) + 1

@@ -233,6 +233,7 @@ def kind_problems(
     if size > limit.limit:
         c.fail("", f"{limit.what} can be at most {limit.limit:,} {limit.unit}; this one is {size:,}",
                code="policy-too-large")
+    c.problems.sort(key=lambda p: (p.span.line, p.span.column) if p.span else (0, 0))
     return c.problems
 
 
