@@ -84,7 +84,8 @@ def validate(kind: str | None, quiet: bool, paths: tuple[str, ...]) -> None:
             _fail(exc, status)
             continue
         if not quiet:
-            click.echo(f"{path}: valid {policy.kind.value} policy ({len(policy.statements)} statements)")
+            n = len(policy.statements)
+            click.echo(f"{path}: valid {policy.kind.value} policy ({n} statement{'' if n == 1 else 's'})")
     sys.exit(status.code)
 
 
