@@ -51,7 +51,9 @@ def _policy(op: Operation) -> str:
         return "IAM"
     if op.resource == "alias":
         return "IAM (alias) + KP (key)"
-    return "KP" if op.key_policy else "grant / IAM"
+    if op.key_policy:
+        return "KP"
+    return "the grant; IAM delegates or denies" if op.grant_operation else "IAM"
 
 
 def _kind(op: Operation) -> str:
