@@ -228,7 +228,12 @@ _TABLE: tuple[OperatorInfo, ...] = (
 )
 
 OPERATORS: Mapping[str, OperatorInfo] = MappingProxyType({op.name: op for op in _TABLE})
-"""Every base operator AWS defines, by exact name (operator names are matched case-sensitively)."""
+"""Every base operator AWS defines, by exact name.
+
+Operator names are case-sensitive: IAM rejects `stringEquals` with "MalformedPolicyDocument:
+Invalid Condition type : stringEquals" (observed, github.com/ministryofjustice/
+modernisation-platform-environments/pull/8893); an unknown spelling is an evaluation error here.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,7 +495,7 @@ def _typed_matcher(info: OperatorInfo, text: str, key: str) -> Matcher:
 def _string_matcher(info: OperatorInfo, text: str) -> Matcher:
     cmp = info.comparison
     if cmp is Comparison.EQUALS:
-        return text.__eq__
+        return lambda v: v == text
     if cmp is Comparison.EQUALS_IGNORE_CASE:
         want = fold(text)
         return lambda v: fold(v) == want
@@ -631,6 +636,8 @@ class _CompiledClause:
             if parsed.qualifier == "ForAnyValue":
                 return False
             return info.negated  # negated operators match a missing key
+        if not (isinstance(raw, str) or (isinstance(raw, tuple) and all(isinstance(v, str) for v in raw))):
+            raise _EvalError(f"context value of `{self.key}` is not text")
         matchers = [v.bind(info, ctx, self.key) for v in self.values]
 
         def satisfies(value: str) -> bool:

@@ -806,3 +806,10 @@ def test_never_raises(operator: str, values: list[Any], request: ContextValue | 
     assert isinstance(out, ConditionOutcome)
     if out.error is not None:
         assert out.matched is False
+
+
+def test_context_values_that_are_not_text_are_errors() -> None:
+    # fail closed on a context bug instead of comparing non-text values
+    for bad in (1, ("a", 2), True):
+        out = ev({"StringEquals": {"k": "1"}}, {"k": bad})  # type: ignore[dict-item]
+        assert out.matched is False and out.error == "context value of `k` is not text"
