@@ -21,6 +21,6 @@ def quoted(values: Iterable[str], limit: int = 5) -> str:
 
 
 def label(facts: object) -> str:
-    """How messages name a statement: its Sid in backticks, else `Statement[i]`."""
+    """How messages name a statement: statement `Sid`, else `Statement[i]` (0-based, as pointers)."""
     sid = getattr(facts, "sid", None)
-    return f"`{sid}`" if sid else f"Statement[{getattr(facts, 'index', '?')}]"
+    return f"statement `{sid}`" if sid else f"Statement[{getattr(facts, 'index', '?')}]"

@@ -41,7 +41,7 @@ def key_unmanageable(facts: PolicyFacts) -> Iterator[Hit]:
     if blocking:
         f = blocking[0]
         yield Hit(
-            f"statement {label(f)} denies `kms:PutKeyPolicy` to every principal without a "
+            f"{label(f)} denies `kms:PutKeyPolicy` to every principal without a "
             "condition: nobody could change this key policy again, and KMS refuses it unless the "
             "lockout safety check is bypassed",
             statement=f.index,

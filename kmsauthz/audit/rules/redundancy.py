@@ -44,7 +44,7 @@ def statement_never_applies(facts: PolicyFacts) -> Iterator[Hit]:
     for f in facts.statements:
         reason = _never_reason(facts, f)
         if reason:
-            yield Hit(f"statement {label(f)} can never apply: {reason}", statement=f.index, span=f.span)
+            yield Hit(f"{label(f)} can never apply: {reason}", statement=f.index, span=f.span)
 
 
 def _clause_keys(f: StatementFacts) -> frozenset[tuple[str, str, tuple[str, ...]]]:
@@ -97,9 +97,9 @@ def redundant_statement(facts: PolicyFacts) -> Iterator[Hit]:
                 continue  # identical in effect: report the later one only
             word = "repeats" if _covers(a, b) else "is covered by"
             yield Hit(
-                f"statement {label(a)} {word} statement {label(b)}: it allows nothing more"
+                f"{label(a)} {word} {label(b)}: it allows nothing more"
                 if a.allow else
-                f"statement {label(a)} {word} statement {label(b)}: it denies nothing more",
+                f"{label(a)} {word} {label(b)}: it denies nothing more",
                 statement=a.index,
                 span=a.span,
                 help="remove it, or merge the two statements",
