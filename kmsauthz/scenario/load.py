@@ -546,16 +546,19 @@ def _position(p: Problem) -> tuple[str, int, int]:
     return (p.span.source, p.span.line, p.span.column) if p.span else ("", 0, 0)
 
 
-def _source_from_path(path: str | os.PathLike[str]) -> tuple[Source, Path]:
-    shown = os.fspath(path)
-    p = Path(shown)
+def _source_from_path(path: str | os.PathLike[str], shown: str | None = None) -> tuple[Source, Path]:
+    p = Path(path)
+    shown = shown or os.fspath(path)
     text = _read_text(p, shown)
     return _parse(text, shown, json_file=p.suffix.lower() == ".json"), p.parent
 
 
-def load_scenario(path: str | os.PathLike[str]) -> ScenarioFile:
-    """Load and validate a scenario file; raise :class:`ScenarioError` listing every problem."""
-    src, base = _source_from_path(path)
+def load_scenario(path: str | os.PathLike[str], *, display_path: str | None = None) -> ScenarioFile:
+    """Load and validate a scenario file; raise :class:`ScenarioError` listing every problem.
+
+    Messages and spans name the file as ``display_path`` (default: ``path`` as given).
+    """
+    src, base = _source_from_path(path, display_path)
     world, cases = _load_source(src, base)
     return ScenarioFile(world=world, cases=cases, path=src.path, description=world.description)
 
