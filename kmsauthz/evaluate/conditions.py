@@ -65,6 +65,7 @@ __all__ = [
     "OPERATORS",
     "QUALIFIERS",
     "ClauseOutcome",
+    "Comparison",
     "CompiledCondition",
     "ConditionOutcome",
     "OperatorInfo",
@@ -389,8 +390,12 @@ _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def _parse_network(text: str) -> _Network | None:
     """A CIDR or bare address (/32, /128); host bits beyond the mask are ignored (#Conditions_IPAddress)."""
+    text = text.strip()
+    _, slash, prefix = text.partition("/")
+    if slash and not (prefix.isdigit() and prefix.isascii()):
+        return None  # "standard CIDR format": a prefix length, not a netmask
     try:
-        return ipaddress.ip_network(text.strip(), strict=False)
+        return ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
 

@@ -76,7 +76,7 @@ class Template:
         """The context keys the template reads, as written, without duplicates (case-insensitive)."""
         seen: dict[str, str] = {}
         for p in self.parts:
-            if isinstance(p, Variable):
+            if isinstance(p, Variable) and p.key not in SPECIAL_VARIABLES:
                 seen.setdefault(p.key.lower(), p.key)
         return tuple(seen.values())
 

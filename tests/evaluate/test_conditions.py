@@ -813,3 +813,23 @@ def test_context_values_that_are_not_text_are_errors() -> None:
     for bad in (1, ("a", 2), True):
         out = ev({"StringEquals": {"k": "1"}}, {"k": bad})  # type: ignore[dict-item]
         assert out.matched is False and out.error == "context value of `k` is not text"
+
+
+NEGATED_PAIRS = sorted((n, i.positive) for n, i in OPERATORS.items() if i.negated and i.positive)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair=st.sampled_from(NEGATED_PAIRS), data=st.data())
+def test_negated_operator_is_the_negation_of_its_positive_on_present_values(
+    pair: tuple[str, str], data: st.DataObject
+) -> None:
+    negated, positive = pair
+    policy_value, matching = SAMPLE[positive]
+    request = data.draw(st.sampled_from([matching, SAMPLE[negated][1]]))
+    policy = data.draw(st.lists(st.sampled_from([policy_value, SAMPLE[negated][0]]), min_size=1, max_size=2))
+    pos = matched({positive: {"k": policy}}, {"k": request})
+    neg = matched({negated: {"k": policy}}, {"k": request})
+    assert neg is not pos
+    # and IfExists changes nothing when the key is present
+    assert matched({negated + "IfExists": {"k": policy}}, {"k": request}) is neg
+    assert matched({positive + "IfExists": {"k": policy}}, {"k": request}) is pos

@@ -147,3 +147,9 @@ def test_malformed_variables_are_reported_not_raised(text: str, message: str) ->
 
 def test_templates_are_cached() -> None:
     assert compile_template("${aws:username}") is compile_template("${aws:username}")
+
+
+def test_special_variables_are_not_keys() -> None:
+    t = compile_template("a${*}${aws:username}${?}")
+    assert t.keys == ("aws:username",)
+    assert t.unresolved(Ctx()) == ("aws:username",)
