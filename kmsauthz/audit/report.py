@@ -1,0 +1,132 @@
+"""The audit report for people (text, coloured with rich on a terminal) and for programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from itertools import groupby
+from typing import IO, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from kmsauthz import __version__
+from kmsauthz.audit.engine import AuditReport
+from kmsauthz.audit.findings import Finding, Severity
+
+STYLE = {
+    Severity.ERROR: "bold red",
+    Severity.SECURITY: "bold magenta",
+    Severity.WARNING: "yellow",
+    Severity.SUGGESTION: "cyan",
+}
+MAX_SOURCE_WIDTH = 120
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def source_excerpt(text: str, line: int, column: int) -> tuple[str, int] | None:
+    """The source line (cut around the column when very long) and the caret's 0-based offset in it."""
+    if line <= 0:
+        return None
+    lines = text.splitlines()
+    if line > len(lines):
+        return None
+    src = lines[line - 1].expandtabs(1)
+    col = max(column - 1, 0)
+    if len(src) > MAX_SOURCE_WIDTH:
+        start = max(0, min(col - MAX_SOURCE_WIDTH // 3, len(src) - MAX_SOURCE_WIDTH))
+        src = ("…" if start else "") + src[start:start + MAX_SOURCE_WIDTH] + "…"
+        col = col - start + (1 if start else 0)
+    return src, min(col, len(src))
+
+
+def summary_line(report: AuditReport) -> str:
+    counts = report.counts()
+    parts = [_plural(counts["error"], "error"), _plural(counts["security"], "security finding"),
+             _plural(counts["warning"], "warning"), _plural(counts["suggestion"], "suggestion")]
+    text = (f"audited {_plural(report.files, 'file')} ({_plural(report.policies, 'policy', 'policies')}): "
+            + ", ".join(parts))
+    if report.suppressed:
+        text += f"; {len(report.suppressed)} suppressed"
+    if report.skipped:
+        text += f"; {_plural(report.skipped, 'other file')} skipped"
+    return text
+
+
+def _lines(report: AuditReport, *, show_suppressed: bool) -> Iterator[Text]:
+    shown = [f for f in report.findings if show_suppressed or f.suppressed is None]
+    for file, group in groupby(shown, key=lambda f: f.file):
+        items = list(group)
+        yield Text.from_markup(f"[bold underline]{escape(file)}[/]")
+        source = report.sources.get(file)
+        if source is None:
+            try:
+                with open(file, encoding="utf-8", errors="replace") as fh:
+                    source = fh.read()
+            except OSError:
+                source = ""
+        origin: str | None = None
+        for f in items:
+            if f.origin and f.origin != origin:
+                origin = f.origin
+                yield Text.from_markup(f"  [dim]{escape(origin)}[/]")
+            yield from _finding_lines(f, source)
+        yield Text("")
+
+
+def _finding_lines(f: Finding, source: str) -> Iterator[Text]:
+    where = f"{f.line}:{f.column}" if f.line else "-"
+    head = Text("  ")
+    head.append(f"{f.severity.value:<10}", style=STYLE[f.severity])
+    head.append(f" {where:<8} ")
+    head.append(f.message)
+    head.append(f"  [{f.rule}]", style="dim")
+    yield head
+    if f.suppressed is not None:
+        yield Text(f"             suppressed: {f.suppressed.reason} ({f.suppressed.location})", style="dim")
+    excerpt = source_excerpt(source, f.line, f.column) if f.line else None
+    if excerpt is not None:
+        src, col = excerpt
+        gutter = f"{f.line:>6} │ "
+        yield Text(gutter, style="dim") + Text(src)
+        yield Text(" " * 6 + " │ ", style="dim") + Text(" " * col + "^", style=STYLE[f.severity])
+    if f.help:
+        yield Text(f"         help: {f.help}", style="green")
+
+
+def write_text(report: AuditReport, out: IO[str], *, color: bool | None = None,
+               show_suppressed: bool = False) -> None:
+    console = Console(file=out, highlight=False, soft_wrap=True, emoji=False,
+                      force_terminal=color if color else None, no_color=color is False,
+                      color_system="auto" if color is not False else None)
+    for line in _lines(report, show_suppressed=show_suppressed):
+        console.print(line)
+    for file, resource in report.unresolved:
+        console.print(Text(f"note: {file}: the policy of {resource} is only known at deploy time; not audited",
+                           style="dim"))
+    counts = report.counts()
+    worst = next((s for s in Severity if counts[s.value]), None)
+    console.print(Text(summary_line(report), style=STYLE[worst] if worst else "green"))
+
+
+def report_dict(report: AuditReport) -> dict[str, Any]:
+    return {
+        "tool": {"name": "kmsauthz audit", "version": __version__},
+        "summary": {
+            "files": report.files,
+            "policies": report.policies,
+            "skipped": report.skipped,
+            "suppressed": len(report.suppressed),
+            **report.counts(),
+        },
+        "findings": [f.to_dict() for f in report.findings],
+        "unresolved": [{"file": f, "resource": r} for f, r in report.unresolved],
+    }
+
+
+def report_json(report: AuditReport) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
