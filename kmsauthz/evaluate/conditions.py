@@ -534,6 +534,7 @@ class _PolicyValue:
     """One policy value, compiled: a fixed matcher, or a template rendered per request."""
 
     text: str
+    """The value as compared by equality operators (a constant template already rendered)."""
     matcher: Matcher | None = None
     template: Template | None = None
     flag: bool | None = None
@@ -585,6 +586,8 @@ class _CompiledClause:
     parsed: ParsedOperator | None
     values: tuple[_PolicyValue, ...]
     error: str | None
+    static_hit: Matcher | None = None
+    """"Does a request value match any policy value", built at compile time when no value has a variable."""
 
     def evaluate(self, ctx: ConditionContext) -> ClauseOutcome:
         if self.error is not None:
@@ -643,11 +646,13 @@ class _CompiledClause:
             return info.negated  # negated operators match a missing key
         if not (isinstance(raw, str) or (isinstance(raw, tuple) and all(isinstance(v, str) for v in raw))):
             raise _EvalError(f"context value of `{self.key}` is not text")
-        matchers = [v.bind(info, ctx, self.key) for v in self.values]
+        hit = self.static_hit
+        if hit is None:
+            hit = _any_of(tuple(v.bind(info, ctx, self.key) for v in self.values))
+        negated = info.negated
 
         def satisfies(value: str) -> bool:
-            hit = any(m(value) for m in matchers)
-            return not hit if info.negated else hit
+            return bool(hit(value)) != negated
 
         if parsed.qualifier is not None:
             members: tuple[str, ...] = (raw,) if isinstance(raw, str) else raw
@@ -659,8 +664,7 @@ class _CompiledClause:
         if isinstance(raw, str):
             return satisfies(raw)
         # unqualified operator on a multivalued value (undocumented; see the module docstring)
-        hit = any(m(v) for v in raw for m in matchers)
-        return not hit if info.negated else hit
+        return any(hit(v) for v in raw) != negated
 
 
 def _null_flag(text: str, key: str) -> bool:
@@ -691,7 +695,8 @@ def _compile_clause(clause: ConditionClause, variables: bool) -> _CompiledClause
                 if tpl.error is not None:
                     raise _EvalError(f"{tpl.error} (operator `{operator}`, key `{key}`)")
                 if tpl.is_constant:  # only `${*}`-style specials: render once
-                    values.append(_PolicyValue(text, _pieces_matcher(info, tpl, _NoContext(), key)))
+                    rendered = tpl.render(_NoContext()) or ""
+                    values.append(_PolicyValue(rendered, _pieces_matcher(info, tpl, _NoContext(), key)))
                 else:
                     values.append(_PolicyValue(text, template=tpl))
             elif info.type in (ValueType.STRING, ValueType.ARN):
@@ -704,7 +709,25 @@ def _compile_clause(clause: ConditionClause, variables: bool) -> _CompiledClause
         return _CompiledClause(
             operator, key, parsed, (), f"`Null` on `{key}` needs a value `true` or `false`"
         )
-    return _CompiledClause(operator, key, parsed, tuple(values), None)
+    return _CompiledClause(operator, key, parsed, tuple(values), None, _static_hit(info, values))
+
+
+def _any_of(matchers: tuple[Matcher, ...]) -> Matcher:
+    if len(matchers) == 1:
+        return matchers[0]
+    return lambda v: any(m(v) for m in matchers)
+
+
+def _static_hit(info: OperatorInfo, values: list[_PolicyValue]) -> Matcher | None:
+    """One matcher for all values when none has a variable; a set lookup for string equality."""
+    if info.comparison is Comparison.EXISTS or any(v.matcher is None for v in values):
+        return None
+    if info.type is ValueType.STRING and info.comparison is Comparison.EQUALS:
+        return frozenset(v.text for v in values).__contains__
+    if info.comparison is Comparison.EQUALS_IGNORE_CASE:
+        folded = frozenset(fold(v.text) for v in values)
+        return lambda v: fold(v) in folded
+    return _any_of(tuple(v.matcher for v in values if v.matcher is not None))
 
 
 class _NoContext:
