@@ -108,6 +108,8 @@ def scan_plan(data: dict[str, Any], text: str) -> PlanScan:
     unknown = _unknown_addresses(data)
     policies: list[PlanPolicy] = []
     seen_unknown: list[str] = []
+    separate_key_policies = any(isinstance(rc, dict) and rc.get("type") == "aws_kms_key_policy"
+                                for rc in data.get("resource_changes") or [])
     section = "planned_values" if isinstance(data.get("planned_values"), dict) else "values"
     root = (data.get(section) or {}).get("root_module")
     for res, pointer in _modules(root, pointer_join("", section, "root_module")):
@@ -128,7 +130,8 @@ def scan_plan(data: dict[str, Any], text: str) -> PlanScan:
         attr, kind = POLICY_ATTRIBUTES[rtype]
         value = values.get(attr)
         if address in unknown and not value:
-            seen_unknown.append(address)
+            if not (rtype == "aws_kms_key" and separate_key_policies):
+                seen_unknown.append(address)  # (an aws_kms_key_policy resource sets it instead)
             continue
         if not isinstance(value, str) or not value.strip():
             continue  # aws_kms_key without policy: KMS attaches the default key policy

@@ -8,6 +8,7 @@ from kmsauthz.audit import knowledge
 from kmsauthz.audit.findings import Severity
 from kmsauthz.audit.rules._registry import KEY_AND_IAM, Hit, rule
 from kmsauthz.audit.rules.facts import PolicyFacts
+from kmsauthz.model.policy import ConditionClause
 
 # Keys every KMS request on a key carries (semantics §4.1 presence "P", §4.2 "always"); any other
 # key may be absent, and a negated operator is then true.
@@ -73,11 +74,7 @@ def forallvalues_empty_set(facts: PolicyFacts) -> Iterator[Hit]:
             if c.qualifier != "ForAllValues" or not knowledge.key_multivalued(c.key):
                 continue
             low = c.key.lower()
-            guarded = any(
-                (g.base == "Null" and g.key.lower() == low and all(str(v).lower() == "false" for v in g.values))
-                or (g.qualifier == "ForAnyValue" and g.key.lower() == low and not g.if_exists)
-                for g in f.clauses
-            )
+            guarded = any(_requires_presence(g, low) for g in f.clauses if g is not c)
             if not guarded:
                 yield Hit(
                     f"`{c.operator}` on `{c.key}` is also true when the request has no `{c.key}` "
@@ -86,6 +83,22 @@ def forallvalues_empty_set(facts: PolicyFacts) -> Iterator[Hit]:
                     span=c.operator_span or c.span or f.span,
                     help=f'add `"Null": {{"{c.key}": "false"}}` to the same condition block',
                 )
+
+
+# A clause on one of these keys can only match when the multivalued key is present too: an
+# encryption-context pair means kms:EncryptionContextKeys is non-empty (conditions-kms.html).
+_IMPLIES_PRESENCE = {"kms:encryptioncontextkeys": "kms:encryptioncontext:", "aws:tagkeys": "aws:requesttag/"}
+
+
+def _requires_presence(g: ConditionClause, key: str) -> bool:
+    """Whether clause `g` is false for a request without `key` (so it guards a ForAllValues on it)."""
+    gk = g.key.lower()
+    if g.base == "Null":
+        return gk == key and all(str(v).lower() == "false" for v in g.values)
+    if g.if_exists or g.qualifier == "ForAllValues" or knowledge.operator_negated(g.base):
+        return False
+    family = _IMPLIES_PRESENCE.get(key)
+    return gk == key or (family is not None and gk.startswith(family))
 
 
 @rule("negated-without-ifexists", Severity.WARNING,

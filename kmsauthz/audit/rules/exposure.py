@@ -140,6 +140,10 @@ def create_grant_unbounded(facts: PolicyFacts) -> Iterator[Hit]:
             continue  # delegation to the key's own account: IAM policies decide
         if f.clauses_on("kms:GrantIsForAWSResource", "kms:GrantOperations"):
             continue
+        if f.statement.not_action is None and not any(
+            p == "*" or p.lower() in ("kms:*", "kms:creategrant") for p in f.action_patterns
+        ):
+            continue  # only a partial wildcard (the console's `kms:Create*` for administrators)
         yield Hit(
             "statement allows `kms:CreateGrant` with no `kms:GrantIsForAWSResource` condition and no "
             "limit on `kms:GrantOperations`: the grantee can delegate any grantable operation to anyone",
