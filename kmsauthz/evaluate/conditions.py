@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -300,6 +301,10 @@ def scalar_text(value: Scalar) -> str:
     """A JSON scalar as IAM reads it: `true` ≡ `"true"`, `10` ≡ `"10"`."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value):
+        text = repr(value)
+        # JSON numbers are decimals: `1e16` is written out, never in exponent form
+        return format(Decimal(text), "f") if "e" in text or "E" in text else text
     return str(value)
 
 

@@ -23,6 +23,7 @@ from kmsauthz.evaluate.conditions import (
     parse_date,
     parse_number,
     parse_operator,
+    scalar_text,
 )
 from kmsauthz.evaluate.protocols import ContextValue
 from kmsauthz.model.policy import Condition, ConditionClause
@@ -833,3 +834,20 @@ def test_negated_operator_is_the_negation_of_its_positive_on_present_values(
     # and IfExists changes nothing when the key is present
     assert matched({negated + "IfExists": {"k": policy}}, {"k": request}) is neg
     assert matched({positive + "IfExists": {"k": policy}}, {"k": request}) is pos
+
+
+def test_json_floats_are_decimals() -> None:
+    assert scalar_text(1e16) == "10000000000000000"
+    assert scalar_text(1.5) == "1.5" and scalar_text(10) == "10" and scalar_text(False) == "false"
+    assert matched({"NumericGreaterThan": {"k": 1e16}}, {"k": "10000000000000001"})
+    assert ev({"NumericEquals": {"k": float("inf")}}, {"k": "1"}).error is not None
+
+
+def test_static_and_variable_values_mix() -> None:
+    block = {"StringEquals": {"k": ["a", "${aws:username}"]}}
+    assert matched(block, {"k": "a"})
+    assert matched(block, {"k": "bob", "aws:username": "bob"})
+    assert not matched(block, {"k": "bob"})
+    neg = {"StringNotEquals": {"k": ["a", "${aws:username}"]}}
+    assert matched(neg, {"k": "bob"})
+    assert not matched(neg, {"k": "bob", "aws:username": "bob"})
