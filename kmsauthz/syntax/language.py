@@ -49,7 +49,7 @@ _TERMINAL_WORDS = {
     "BARE": "a value",
     "NUMBER": "a number",
     "OPERATOR": "a condition operator",
-    "EFFECT": "`allow` or `deny`",
+    "EFFECT": "a statement (`allow` or `deny`)",
     "PRINCIPAL_TYPE": "a principal type (`aws`, `service`, `federated`, `canonical-user`)",
     "STAR": "`*`",
     "TRUE": "`true`",
@@ -218,9 +218,6 @@ class _Builder:
             if child.data in seen_headers:
                 keyword = {"version": "version", "policy_id": "id", "statement_object": "statement object"}[child.data]
                 raise self.error(f"duplicate `{keyword}`", child.meta.line, child.meta.column, len(keyword))
-            if statement_nodes:
-                raise self.error("headers (`version`, `id`, `statement object`) must come before the statements",
-                                 child.meta.line, child.meta.column)
             seen_headers[child.data] = child
             if child.data == "version":
                 doc["Version"], tok = self.text_value(child.children[-1])
