@@ -149,6 +149,16 @@ class CStatement:
     not_principal: PrincipalMatcher | None
     match: Match
     statement: Statement
+    any_resource: bool = False
+    """`Resource: "*"`: no resource test needed."""
+    has_condition: bool = False
+    needs_principal: bool = False
+    """A key-policy statement without Principal/NotPrincipal never applies."""
+
+    def __post_init__(self) -> None:
+        self.any_resource = self.resource is not None and self.resource.any
+        self.has_condition = bool(self.condition.clauses)
+        self.needs_principal = self.match.layer == "key-policy"
 
     @property
     def inert(self) -> bool:

@@ -49,9 +49,9 @@ from kmsauthz.model.world import Key, Organization, VpcEndpoint
 __all__ = [
     "CALLED_VIA_SERVICES",
     "KEY_POLICY_HIDDEN",
-    "ContextInputs",
     "KeyPolicyView",
     "RequestContext",
+    "RequestFacts",
     "normalize_value",
 ]
 
@@ -155,71 +155,35 @@ def _tags_param(value: Any) -> dict[str, str]:
     return out
 
 
-class ContextInputs:
-    """Everything one authorization's context is derived from (built by the engine, not per key)."""
+class RequestFacts:
+    """What every authorization of one request shares (built once per ``decide``)."""
 
     __slots__ = (
-        "action",
-        "caller",
-        "caller_tags",
-        "encryption_context",
-        "endpoint",
-        "key",
-        "now",
-        "op",
-        "organization",
-        "overrides",
-        "parameters",
-        "reencrypt_same_key",
-        "region",
-        "request_alias",
-        "resource_account",
-        "source_ip",
-        "via_service",
+        "caller", "caller_tags", "endpoint", "now", "organization", "overrides", "parameters",
+        "source_ip", "via_service",
     )
 
     def __init__(
         self,
-        *,
-        action: str,
         caller: Caller,
-        region: str,
         now: datetime,
-        op: Operation | None,
         caller_tags: Mapping[str, str] | None = None,
         organization: Organization | None = None,
-        key: Key | None = None,
-        resource_account: str | None = None,
-        request_alias: str | None = None,
         endpoint: VpcEndpoint | None = None,
-        endpoint_id: str | None = None,
         source_ip: str | None = None,
         via_service: str | None = None,
-        encryption_context: Mapping[str, str] | None = None,
         parameters: Mapping[str, Any] | None = None,
-        reencrypt_same_key: bool | None = None,
         overrides: Mapping[str, ContextValue | None] | None = None,
     ) -> None:
-        self.action = action
         self.caller = caller
-        self.region = region
         self.now = now
-        self.op = op
         self.caller_tags = caller_tags
         self.organization = organization
-        self.key = key
-        self.resource_account = resource_account if resource_account is not None else (
-            key.account if key is not None else None
-        )
-        self.request_alias = request_alias
-        self.endpoint = endpoint if endpoint is not None else (
-            VpcEndpoint(id=endpoint_id, vpc="") if endpoint_id else None
-        )
+        self.endpoint = endpoint
+        """The VPC endpoint the request traverses (None: the public endpoint, or a service's call)."""
         self.source_ip = source_ip
         self.via_service = via_service
-        self.encryption_context = encryption_context
-        self.parameters = parameters or {}
-        self.reencrypt_same_key = reencrypt_same_key
+        self.parameters = parameters if parameters is not None else {}
         self.overrides = overrides
 
 
@@ -229,11 +193,36 @@ Compute = Callable[["RequestContext"], ContextValue | None]
 class RequestContext:
     """Lazy :class:`ConditionContext` for one authorization (one action on one resource)."""
 
-    __slots__ = ("_cache", "inputs")
+    __slots__ = (
+        "_cache", "action", "encryption_context", "facts", "key", "op", "reencrypt_same_key",
+        "region", "request_alias", "resource_account",
+    )
 
-    def __init__(self, inputs: ContextInputs) -> None:
-        self.inputs = inputs
+    def __init__(
+        self,
+        facts: RequestFacts,
+        action: str,
+        op: Operation | None,
+        region: str,
+        key: Key | None = None,
+        resource_account: str | None = None,
+        request_alias: str | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        reencrypt_same_key: bool | None = None,
+    ) -> None:
         self._cache: dict[str, ContextValue | None] = {}
+        self.facts = facts
+        self.action = action
+        """Lower-case action of this authorization (`kms:reencryptfrom`)."""
+        self.op = op
+        self.region = region
+        self.key = key
+        self.resource_account = resource_account if resource_account is not None else (
+            key.account if key is not None else None
+        )
+        self.request_alias = request_alias
+        self.encryption_context = encryption_context
+        self.reencrypt_same_key = reencrypt_same_key
 
     def lookup(self, key: str) -> ContextValue | None:
         name = key.lower()
@@ -247,7 +236,7 @@ class RequestContext:
     # -- derivation ------------------------------------------------------------------------
 
     def _compute(self, name: str) -> ContextValue | None:
-        overrides = self.inputs.overrides
+        overrides = self.facts.overrides
         if overrides is not None and name in overrides:
             return overrides[name]
         fn = _EXACT.get(name)
@@ -262,12 +251,12 @@ class RequestContext:
 # -- principal keys ----------------------------------------------------------------------------
 
 def _principal_type(ctx: RequestContext) -> str | None:
-    t = ctx.inputs.caller.type
+    t = ctx.facts.caller.type
     return t if t in ("Account", "User", "AssumedRole", "FederatedUser") else None
 
 
 def _userid(ctx: RequestContext) -> str | None:
-    caller = ctx.inputs.caller
+    caller = ctx.facts.caller
     if caller.is_root:
         return caller.account
     if caller.type == "FederatedUser":
@@ -284,27 +273,26 @@ def _org_id(account: str | None, org: Organization | None) -> str | None:
 
 
 def _principal_tag(ctx: RequestContext, tag: str) -> str | None:
-    value = _first_ci(ctx.inputs.caller_tags, tag)
+    value = _first_ci(ctx.facts.caller_tags, tag)
     return None if value is _ABSENT else str(value)
 
 
 # -- network keys ------------------------------------------------------------------------------
 
 def _through_endpoint(ctx: RequestContext) -> VpcEndpoint | None:
-    inputs = ctx.inputs
-    return None if inputs.via_service else inputs.endpoint
+    return None if ctx.facts.via_service else ctx.facts.endpoint
 
 
 def _source_ip(ctx: RequestContext) -> str | None:
-    return None if _through_endpoint(ctx) is not None else ctx.inputs.source_ip
+    return None if _through_endpoint(ctx) is not None else ctx.facts.source_ip
 
 
 def _vpc_source_ip(ctx: RequestContext) -> str | None:
-    return ctx.inputs.source_ip if _through_endpoint(ctx) is not None else None
+    return ctx.facts.source_ip if _through_endpoint(ctx) is not None else None
 
 
 def _called_via(ctx: RequestContext) -> tuple[str, ...] | None:
-    service = _service_principal(ctx.inputs.via_service)
+    service = _service_principal(ctx.facts.via_service)
     return (service,) if service in CALLED_VIA_SERVICES else None
 
 
@@ -319,7 +307,7 @@ def _service_principal(via: str | None) -> str | None:
 # -- resource keys -----------------------------------------------------------------------------
 
 def _resource_tag(ctx: RequestContext, tag: str) -> str | None:
-    key = ctx.inputs.key
+    key = ctx.key
     if key is None:
         return None
     value = _first_ci(key.tags, tag)
@@ -327,13 +315,13 @@ def _resource_tag(ctx: RequestContext, tag: str) -> str | None:
 
 
 def _request_tag(ctx: RequestContext, tag: str) -> str | None:
-    tags = _tags_param(ctx.inputs.parameters.get("Tags"))
+    tags = _tags_param(ctx.facts.parameters.get("Tags"))
     value = _first_ci(tags, tag)
     return None if value is _ABSENT else value
 
 
 def _tag_keys(ctx: RequestContext) -> tuple[str, ...] | None:
-    params = ctx.inputs.parameters
+    params = ctx.facts.parameters
     if "TagKeys" in params:
         return normalize_value(params["TagKeys"])  # type: ignore[return-value]
     if "Tags" in params:
@@ -344,12 +332,12 @@ def _tag_keys(ctx: RequestContext) -> tuple[str, ...] | None:
 # -- kms keys: driven by the catalog's `sources` ---------------------------------------------------
 
 def _ec(ctx: RequestContext, part: str) -> str | None:
-    value = _first_ci(ctx.inputs.encryption_context, part)
+    value = _first_ci(ctx.encryption_context, part)
     return None if value is _ABSENT else str(value)
 
 
 def _ec_keys(ctx: RequestContext) -> tuple[str, ...] | None:
-    ec = ctx.inputs.encryption_context
+    ec = ctx.encryption_context
     return tuple(ec) if ec else None
 
 
@@ -372,7 +360,7 @@ def _key_property(key: Key, prop: str) -> ContextValue | None:
 
 
 def _from_parameter(ctx: RequestContext, name: str, src: Source) -> ContextValue | None:
-    params = ctx.inputs.parameters
+    params = ctx.facts.parameters
     field = src.field or ""
     if name == "kms:grantconstrainttype":
         constraints = params.get(field)
@@ -392,28 +380,27 @@ def _from_parameter(ctx: RequestContext, name: str, src: Source) -> ContextValue
 
 
 def _kms_value(ctx: RequestContext, name: str, src: Source) -> ContextValue | None:
-    inputs = ctx.inputs
     origin = src.origin
     if origin == "parameter":
         return _from_parameter(ctx, name, src)
     if origin == "key":
-        return _key_property(inputs.key, src.field or "") if inputs.key is not None else None
+        return _key_property(ctx.key, src.field or "") if ctx.key is not None else None
     if origin == "alias-used":
-        return inputs.request_alias
+        return ctx.request_alias
     if origin == "caller":
-        return inputs.caller.account
+        return ctx.facts.caller.account
     if origin == "service":
         if src.field == "ViaService":
-            return inputs.via_service
-        return "true" if inputs.via_service else src.default
+            return ctx.facts.via_service
+        return "true" if ctx.facts.via_service else src.default
     if origin == "fixed":
         return src.default
     if origin == "derived":
         if name == "kms:reencryptonsamekey":
-            same = inputs.reencrypt_same_key
+            same = ctx.reencrypt_same_key
             return None if same is None else ("true" if same else "false")
         if name == "kms:multiregionkeytype":
-            multi = _bool_param(inputs.parameters.get("MultiRegion"))
+            multi = _bool_param(ctx.facts.parameters.get("MultiRegion"))
             return "PRIMARY" if multi == "true" else None
     return None  # origin "none": documented key without an API field (U14)
 
@@ -441,7 +428,7 @@ def _source_table(op: Operation) -> _SourceTable:
 
 def _op_key(ctx: RequestContext, name: str) -> ContextValue | None:
     """A key the catalog lists for this action (kms:*, aws:ResourceTag/*, aws:RequestTag/*, aws:TagKeys)."""
-    op = ctx.inputs.op
+    op = ctx.op
     if op is None:
         return None
     exact, families = _source_table(op)
@@ -463,7 +450,7 @@ def _op_key(ctx: RequestContext, name: str) -> ContextValue | None:
                 return _request_tag(ctx, part)
             if src.origin == "parameter" and src.field:
                 field = src.field.split(".", 1)[0]
-                value = ctx.inputs.parameters.get(field)
+                value = ctx.facts.parameters.get(field)
                 if isinstance(value, Mapping):
                     found = _first_ci(value, part)
                     return None if found is _ABSENT else normalize_value(found)  # type: ignore[return-value]
@@ -473,30 +460,30 @@ def _op_key(ctx: RequestContext, name: str) -> ContextValue | None:
 
 _EXACT: dict[str, Compute] = {
     # principal
-    "aws:principalarn": lambda c: c.inputs.caller.principal_arn,
-    "aws:principalaccount": lambda c: c.inputs.caller.account,
+    "aws:principalarn": lambda c: c.facts.caller.principal_arn,
+    "aws:principalaccount": lambda c: c.facts.caller.account,
     "aws:principaltype": _principal_type,
-    "aws:username": lambda c: c.inputs.caller.username,
+    "aws:username": lambda c: c.facts.caller.username,
     "aws:userid": _userid,
-    "aws:principalorgid": lambda c: _org_id(c.inputs.caller.account, c.inputs.organization),
-    "aws:principalisawsservice": lambda c: "true" if c.inputs.caller.is_service else "false",
-    "aws:principalservicename": lambda c: c.inputs.caller.service,
+    "aws:principalorgid": lambda c: _org_id(c.facts.caller.account, c.facts.organization),
+    "aws:principalisawsservice": lambda c: "true" if c.facts.caller.is_service else "false",
+    "aws:principalservicename": lambda c: c.facts.caller.service,
     # network and environment
-    "aws:requestedregion": lambda c: c.inputs.region,
+    "aws:requestedregion": lambda c: c.region,
     "aws:sourceip": _source_ip,
     "aws:sourcevpce": lambda c: (e.id if (e := _through_endpoint(c)) is not None else None),
     "aws:sourcevpc": lambda c: (e.vpc or None if (e := _through_endpoint(c)) is not None else None),
     "aws:vpcsourceip": _vpc_source_ip,
-    "aws:viaawsservice": lambda c: "true" if c.inputs.via_service else "false",
+    "aws:viaawsservice": lambda c: "true" if c.facts.via_service else "false",
     "aws:calledvia": _called_via,
     "aws:calledviafirst": lambda c: (v[0] if (v := _called_via(c)) else None),
     "aws:calledvialast": lambda c: (v[-1] if (v := _called_via(c)) else None),
     "aws:securetransport": lambda c: "true",
-    "aws:currenttime": lambda c: normalize_value(c.inputs.now),  # type: ignore[dict-item]
-    "aws:epochtime": lambda c: str(int(c.inputs.now.timestamp())),
+    "aws:currenttime": lambda c: normalize_value(c.facts.now),  # type: ignore[dict-item]
+    "aws:epochtime": lambda c: str(int(c.facts.now.timestamp())),
     # resource
-    "aws:resourceaccount": lambda c: c.inputs.resource_account,
-    "aws:resourceorgid": lambda c: _org_id(c.inputs.resource_account, c.inputs.organization),
+    "aws:resourceaccount": lambda c: c.resource_account,
+    "aws:resourceorgid": lambda c: _org_id(c.resource_account, c.facts.organization),
 }
 
 _FAMILIES: tuple[tuple[str, Callable[[RequestContext, str], ContextValue | None]], ...] = (

@@ -36,19 +36,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kmsauthz import catalog
-from kmsauthz.catalog import Authorization, Operation
+from kmsauthz.catalog import Operation
 from kmsauthz.evaluate import explain
 from kmsauthz.evaluate.compile import CGrant, CompiledPolicy, CStatement, compile_grant, compile_policy
-from kmsauthz.evaluate.context import ContextInputs, KeyPolicyView, RequestContext, normalize_value
+from kmsauthz.evaluate.context import KeyPolicyView, RequestContext, RequestFacts, normalize_value
 from kmsauthz.evaluate.principals import Caller, MatchKind, account_of_principal_value, parse_caller
 from kmsauthz.evaluate.protocols import ConditionContext, ContextValue
-from kmsauthz.evaluate.resolve import parse_key_ref, ref_region, resolve
+from kmsauthz.evaluate.resolve import Resolution, parse_key_ref, ref_region, resolve
 from kmsauthz.model.decision import Decision, Effect, Match
 from kmsauthz.model.policy import Policy
 from kmsauthz.model.request import Request
 from kmsauthz.model.world import Grant, IamPrincipal, Key, VpcEndpoint, World
 
 __all__ = ["Authorizer"]
+
+# enum members as module constants: attribute access on an Enum class costs on the hot path
+_NONE, _ACCOUNT, _ROLE, _DIRECT = MatchKind.NONE, MatchKind.ACCOUNT, MatchKind.ROLE, MatchKind.DIRECT
+_ALLOW, _EXPLICIT_DENY, _IMPLICIT_DENY = Effect.ALLOW, Effect.EXPLICIT_DENY, Effect.IMPLICIT_DENY
 
 KEY_POLICY = "key-policy"
 IDENTITY = "identity"
@@ -118,16 +122,16 @@ class _GrantIndex:
             return out
         for ident in caller.identities:
             for g in by.get(ident, ()):
-                out.append((g, MatchKind.DIRECT))
+                out.append((g, _DIRECT))
         for ident in caller.role_identities:
             for g in by.get(ident, ()):
-                out.append((g, MatchKind.ROLE))
+                out.append((g, _ROLE))
         root = caller.root_arn
         if root is not None and root not in caller.identities:
             for g in by.get(root, ()):
-                out.append((g, MatchKind.ACCOUNT))
+                out.append((g, _ACCOUNT))
             for g in by.get(caller.account or "", ()):
-                out.append((g, MatchKind.ACCOUNT))
+                out.append((g, _ACCOUNT))
         if len(out) > 1:
             out.sort(key=lambda gk: gk[0].grant_id)
         return out
@@ -151,24 +155,74 @@ class _PrincipalEntry:
     """Session policies of the principal's access keys, by session name."""
 
 
-@dataclass(slots=True)
 class _Trace:
-    """What one decision met: missing condition keys and errors, in order."""
+    """What one authorization met: missing condition keys and errors, in order."""
 
-    missing: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    __slots__ = ("errors", "missing")
+
+    def __init__(self) -> None:
+        self.missing: dict[str, str] | None = None
+        self.errors: list[str] | None = None
+
+    def miss(self, keys: Iterable[str]) -> None:
+        if self.missing is None:
+            self.missing = {}
+        for k in keys:
+            self.missing.setdefault(k.lower(), k)
+
+    def fail(self, text: str) -> None:
+        if self.errors is None:
+            self.errors = []
+        self.errors.append(text)
 
 
-@dataclass(slots=True)
 class _Side:
-    """The caller's identity side for one authorization: its policies as compiled objects."""
+    """The caller's side of an authorization: identity, boundary, session, SCP, endpoint policies."""
 
-    identity: tuple[CompiledPolicy, ...]
-    boundary: CompiledPolicy | None
-    session: CompiledPolicy | None
-    scps: tuple[CompiledPolicy, ...]
-    endpoint: CompiledPolicy | None
-    through_endpoint: bool
+    __slots__ = ("boundary", "endpoint", "identity", "scps", "session")
+
+    def __init__(self, identity: tuple[CompiledPolicy, ...], boundary: CompiledPolicy | None,
+                 session: CompiledPolicy | None, scps: tuple[CompiledPolicy, ...],
+                 endpoint: CompiledPolicy | None) -> None:
+        self.identity = identity
+        self.boundary = boundary
+        self.session = session
+        self.scps = scps
+        self.endpoint = endpoint
+
+
+class _CallerEntry:
+    """A parsed caller with what the world declares about it (cached per principal string)."""
+
+    __slots__ = ("caller", "pentry", "side", "tags")
+
+    def __init__(self, caller: Caller, pentry: _PrincipalEntry | None, side: _Side) -> None:
+        self.caller = caller
+        self.pentry = pentry
+        self.side = side
+        self.tags = pentry.principal.tags if pentry is not None else None
+
+
+_new = object.__new__
+_set = object.__setattr__
+_DECISION_FIELDS = frozenset(Decision.model_fields)
+
+
+def _decision(effect: Effect, *, error: str | None = None, layer: str | None = None, reason: str = "",
+              matched: tuple[Match, ...] = (), missing_keys: tuple[str, ...] = (),
+              errors: tuple[str, ...] = (), action: str = "", resource: str | None = None,
+              principal: str = "", sub_decisions: tuple[Decision, ...] = ()) -> Decision:
+    """A Decision without pydantic validation (every value is built here, already valid)."""
+    d = _new(Decision)
+    _set(d, "__dict__", {
+        "effect": effect, "error": error, "layer": layer, "reason": reason, "matched": matched,
+        "missing_keys": missing_keys, "errors": errors, "action": action, "resource": resource,
+        "principal": principal, "sub_decisions": sub_decisions,
+    })
+    _set(d, "__pydantic_fields_set__", set(_DECISION_FIELDS))
+    _set(d, "__pydantic_extra__", None)
+    _set(d, "__pydantic_private__", None)
+    return d
 
 
 def _label(policy: Policy, fallback: str) -> str:
@@ -190,6 +244,8 @@ class Authorizer:
         self._roles: dict[tuple[str, str], str] = {}
         self._callers: dict[str, tuple[Caller, _PrincipalEntry | None]] = {}
         self._sessions: dict[int, tuple[Policy, CompiledPolicy]] = {}
+        self._resolved: dict[tuple[str, str | None, str], Resolution[_KeyEntry]] = {}
+        self._reasons: dict[tuple[Any, ...], tuple[tuple[Match, ...], str]] = {}
         self._scps: dict[str, tuple[CompiledPolicy, ...]] = {}
         self._rcps: dict[str, tuple[CompiledPolicy, ...]] = {}
         self._endpoints: dict[str, tuple[VpcEndpoint, CompiledPolicy | None]] = {}
@@ -223,6 +279,7 @@ class Authorizer:
         """Add or replace a key (its policy, aliases and grants are recompiled; nothing else)."""
         with self._lock:
             self._put_key(key)
+            self._resolved = {}
 
     def _put_key(self, key: Key) -> None:
         address = (key.region, key.account, key.id)
@@ -251,6 +308,7 @@ class Authorizer:
                 for alias in entry.key.aliases:
                     if self._aliases.get((region, address[1], alias)) == key_id:
                         del self._aliases[(region, address[1], alias)]
+            self._resolved = {}
 
     def put_alias(self, region: str, account: str, alias: str, key_id: str | None) -> None:
         """Point an alias at a key (None removes it); the local KMS calls this on Create/Update/DeleteAlias."""
@@ -259,6 +317,7 @@ class Authorizer:
                 self._aliases.pop((region, account, alias), None)
             else:
                 self._aliases[(region, account, alias)] = key_id
+            self._resolved = {}
 
     def _entry(self, region: str, key_id: str) -> list[_KeyEntry]:
         return [e for a, e in self._keys.items() if a[0] == region and a[2] == key_id]
@@ -313,8 +372,8 @@ class Authorizer:
             return self._decide(request)
         except Exception as exc:  # fail closed: a bug must never become an Allow
             text = f"internal error: {type(exc).__name__}: {exc}"
-            return Decision.model_construct(
-                effect=Effect.IMPLICIT_DENY,
+            return _decision(
+                effect=_IMPLICIT_DENY,
                 reason=explain.failed(request.principal, request.action, request.key, text),
                 errors=(text,),
                 action=request.action,
@@ -322,23 +381,26 @@ class Authorizer:
                 principal=request.principal,
             )
 
-    def _caller(self, text: str) -> tuple[Caller, _PrincipalEntry | None]:
+    def _caller(self, text: str) -> _CallerEntry:
         found = self._callers.get(text)
         if found is None:
             caller = parse_caller(text, self._roles)
-            entry = self._principals.get(caller.role_arn or caller.arn) if caller.role_arn else self._principals.get(text)
-            found = (caller, entry)
+            pentry = self._principals.get(caller.role_arn or text)
+            side = _Side(
+                identity=pentry.identity if pentry is not None else (),
+                boundary=pentry.boundary if pentry is not None else None,
+                session=(pentry.sessions.get(caller.session_name)
+                         if pentry is not None and caller.session_name else None),
+                scps=self._scps_for(caller),
+                endpoint=None,
+            )
+            found = _CallerEntry(caller, pentry, side)
             if len(self._callers) > 65536:
                 self._callers = {}
             self._callers[text] = found
         return found
 
-    def _session_policy(self, request: Request, caller: Caller, pentry: _PrincipalEntry | None) -> CompiledPolicy | None:
-        policy = request.session_policy
-        if policy is None:
-            if pentry is not None and caller.session_name and pentry.sessions:
-                return pentry.sessions.get(caller.session_name)
-            return None
+    def _compiled_session(self, policy: Policy) -> CompiledPolicy:
         cached = self._sessions.get(id(policy))
         if cached is not None and cached[0] is policy:
             return cached[1]
@@ -348,37 +410,48 @@ class Authorizer:
         self._sessions[id(policy)] = (policy, compiled)
         return compiled
 
+    def _resolve(self, ref: str, account: str | None, region: str) -> Resolution[_KeyEntry]:
+        memo = (ref, account, region)
+        found = self._resolved.get(memo)
+        if found is None:
+            found = resolve(ref, caller_account=account, region=region, keys=self._keys, aliases=self._aliases)
+            if len(self._resolved) > 65536:
+                self._resolved = {}
+            self._resolved[memo] = found
+        return found
+
     def _decide(self, request: Request) -> Decision:
         action = request.action
         low = action.lower()
         op = catalog.operation(low)
-        caller, pentry = self._caller(request.principal)
+        ce = self._caller(request.principal)
         region = request.region or ref_region(request.key) or self.world.region
-        params = request.parameters
-        overrides = _overrides(request.context) if request.context else None
-        through = bool(request.vpc_endpoint) and not request.via_service
-        endpoint_entry = self._endpoints.get(request.vpc_endpoint or "") if through else None
-        endpoint = endpoint_entry[0] if endpoint_entry is not None else None
-        side = _Side(
-            identity=pentry.identity if pentry is not None else (),
-            boundary=pentry.boundary if pentry is not None else None,
-            session=self._session_policy(request, caller, pentry),
-            scps=self._scps_for(caller),
-            endpoint=endpoint_entry[1] if endpoint_entry is not None else None,
-            through_endpoint=through,
+        side = ce.side
+        endpoint: VpcEndpoint | None = None
+        if request.vpc_endpoint and not request.via_service:
+            found = self._endpoints.get(request.vpc_endpoint)
+            endpoint = found[0] if found is not None else VpcEndpoint(id=request.vpc_endpoint, vpc="", region=region)
+            side = _Side(side.identity, side.boundary, side.session, side.scps,
+                         found[1] if found is not None else None)
+        if request.session_policy is not None:
+            side = _Side(side.identity, side.boundary, self._compiled_session(request.session_policy),
+                         side.scps, side.endpoint)
+        world = self.world
+        facts = RequestFacts(
+            ce.caller, world.now, ce.tags, world.organization, endpoint, request.source_ip,
+            request.via_service, request.parameters,
+            _overrides(request.context) if request.context else None,
         )
-        run = _Run(self, request, caller, pentry, side, region, overrides, endpoint)
-
+        run = _Run(self, request, ce, side, facts, region)
         if op is None:
             # Not a KMS action the catalog knows: nothing can allow it, but denies still apply.
             if request.key is None:
                 return run.resourceless(action, low, None, region)
             return run.key_check(action, low, None, request.key, region)
-        auths = _authorizations(op, low, params)
-        if len(auths) == 1:
-            return run.authorization(op, auths[0])
-        parts = [run.authorization(op, a) for a in auths]
-        return _combine(request, parts)
+        steps = _steps(op, low, request.parameters)
+        if len(steps) == 1:
+            return run.step(steps[0])
+        return _combine(request, [run.step(st) for st in steps])
 
     def _scps_for(self, caller: Caller) -> tuple[CompiledPolicy, ...]:
         account = caller.account
@@ -395,15 +468,47 @@ class Authorizer:
         return self._rcps.get(account, ())
 
 
-def _authorizations(op: Operation, low: str, params: Mapping[str, Any]) -> tuple[Authorization, ...]:
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One permission check of a call, prepared once per catalog operation."""
+
+    action: str
+    low: str
+    op: Operation | None
+    resource: str | None
+    target: str
+    region: str | None
+    when: str | None
+
+
+_PLANS: dict[str, tuple[tuple[_Step, ...], bool]] = {}
+
+
+def _plan(op: Operation) -> tuple[tuple[_Step, ...], bool]:
+    """The checks of ``op`` and whether any is conditional on a parameter (`when`)."""
+    found = _PLANS.get(op.action)
+    if found is None:
+        steps = tuple(
+            _Step(a.action, a.action.lower(), op if a.action == op.action else catalog.operation(a.action),
+                  a.resource, a.target or "KeyId", a.region, a.when)
+            for a in op.authorizations
+        )
+        found = (steps, any(st.when is not None for st in steps))
+        _PLANS[op.action] = found
+    return found
+
+
+def _steps(op: Operation, low: str, params: Mapping[str, Any]) -> tuple[_Step, ...]:
     """The checks a call makes; `kms:ReEncryptFrom`/`To` with a DestinationKeyId is a whole ReEncrypt."""
-    if low in ("kms:reencryptfrom", "kms:reencryptto") and "DestinationKeyId" in params:
+    if params and low in ("kms:reencryptfrom", "kms:reencryptto") and "DestinationKeyId" in params:
         whole = catalog.operation("kms:ReEncrypt")
         if whole is not None:
-            return whole.authorizations
-    auths = op.authorizations
-    out = tuple(a for a in auths if a.when is None or a.when in params)
-    return out or auths[:1]
+            op = whole
+    steps, conditional = _plan(op)
+    if conditional:
+        kept = tuple(st for st in steps if st.when is None or st.when in params)
+        return kept or steps[:1]
+    return steps
 
 
 def _overrides(context: Mapping[str, Any]) -> dict[str, ContextValue | None]:
@@ -414,9 +519,9 @@ def _combine(request: Request, parts: Sequence[Decision]) -> Decision:
     """All parts must allow; the first error, else the first explicit, else implicit deny decides."""
     chosen = next((p for p in parts if p.error is not None), None)
     if chosen is None:
-        chosen = next((p for p in parts if p.effect is Effect.EXPLICIT_DENY), None)
+        chosen = next((p for p in parts if p.effect is _EXPLICIT_DENY), None)
     if chosen is None:
-        chosen = next((p for p in parts if p.effect is not Effect.ALLOW or p.errors), None)
+        chosen = next((p for p in parts if p.effect is not _ALLOW or p.errors), None)
     missing: dict[str, str] = {}
     errors: list[str] = []
     for p in parts:
@@ -425,14 +530,14 @@ def _combine(request: Request, parts: Sequence[Decision]) -> Decision:
         errors.extend(p.errors)
     if chosen is None:  # every part allowed
         matched = tuple(m for p in parts for m in p.matched)
-        return Decision.model_construct(
-            effect=Effect.ALLOW, layer=parts[-1].layer,
+        return _decision(
+            effect=_ALLOW, layer=parts[-1].layer,
             reason="; ".join(p.reason for p in parts),
             matched=matched, missing_keys=tuple(missing.values()), errors=tuple(errors),
             action=request.action, resource=parts[0].resource, principal=request.principal,
             sub_decisions=tuple(parts), error=None,
         )
-    return Decision.model_construct(
+    return _decision(
         effect=chosen.effect, error=chosen.error, layer=chosen.layer, reason=chosen.reason,
         matched=chosen.matched, missing_keys=tuple(missing.values()), errors=tuple(errors),
         action=request.action, resource=chosen.resource, principal=request.principal,
@@ -446,56 +551,57 @@ def _combine(request: Request, parts: Sequence[Decision]) -> Decision:
 class _Run:
     """The work of one ``decide`` call (several authorizations share the caller side)."""
 
-    __slots__ = ("auth", "caller", "endpoint", "overrides", "pentry", "region", "request", "side")
+    __slots__ = ("auth", "caller", "facts", "pentry", "region", "request", "side")
 
-    def __init__(self, auth: Authorizer, request: Request, caller: Caller, pentry: _PrincipalEntry | None,
-                 side: _Side, region: str, overrides: dict[str, ContextValue | None] | None,
-                 endpoint: VpcEndpoint | None) -> None:
+    def __init__(self, auth: Authorizer, request: Request, ce: _CallerEntry, side: _Side,
+                 facts: RequestFacts, region: str) -> None:
         self.auth = auth
         self.request = request
-        self.caller = caller
-        self.pentry = pentry
+        self.caller = ce.caller
+        self.pentry = ce.pentry
         self.side = side
+        self.facts = facts
         self.region = region
-        self.overrides = overrides
-        self.endpoint = endpoint
 
     # -- dispatch over one catalog Authorization -----------------------------------------
 
-    def authorization(self, op: Operation, auth: Authorization) -> Decision:
+    def step(self, step: _Step) -> Decision:
         request = self.request
-        params = request.parameters
-        action = auth.action
-        low = action.lower()
-        check_op = catalog.operation(low) if low != op.action.lower() else op
+        action, low, op = step.action, step.low, step.op
         region = self.region
-        if auth.region is not None:
-            region = str(params.get(auth.region) or region)
-        if auth.resource is None:
-            return self.resourceless(action, low, check_op, region)
-        if auth.resource == "alias":
+        if step.target == "KeyId" and step.resource == "key" and step.region is None:
+            ref = request.key  # the common case: one action on the request's key
+            if ref is None:
+                return self._error(action, None, "ValidationException", "the request names no key (`KeyId`)")
+            return self.key_check(action, low, op, ref, region)
+        params = request.parameters
+        if step.region is not None:
+            region = str(params.get(step.region) or region)
+        if step.resource is None:
+            return self.resourceless(action, low, op, region)
+        if step.resource == "alias":
             alias = _alias_name(request, params)
             if alias is None:
                 return self._error(action, None, "ValidationException", "the request names no alias")
-            return self.alias_check(action, low, check_op, alias, region)
-        target = auth.target or "KeyId"
+            return self.alias_check(action, low, op, alias, region)
+        target = step.target
         if target.endswith(":target"):
-            alias = _alias_name(request, params)
-            if alias is None:
+            found = _alias_name(request, params)
+            if found is None:
                 return self._error(action, None, "ValidationException", "the request names no alias")
-            ref = alias
+            ref = found
         else:
             ref = _key_param(request, params, target)
         if ref is None:
             return self._error(action, None, "ValidationException", f"the request names no key (`{target}`)")
-        if auth.region is not None:
+        if step.region is not None:
             parsed = parse_key_ref(ref)
             if parsed.kind == "arn":
                 ref = parsed.name  # the same key id, resolved in the other Region
         same_key = None
         if low in ("kms:reencryptfrom", "kms:reencryptto"):
             same_key = self._same_key(params)
-        return self.key_check(action, low, check_op, ref, region, same_key=same_key)
+        return self.key_check(action, low, op, ref, region, same_key=same_key)
 
     def _same_key(self, params: Mapping[str, Any]) -> bool:
         request = self.request
@@ -504,10 +610,8 @@ class _Run:
         if source is None or dest is None:
             return False
         auth = self.auth
-        a = resolve(str(source), caller_account=self.caller.account, region=self.region,
-                    keys=auth._keys, aliases=auth._aliases)
-        b = resolve(str(dest), caller_account=self.caller.account, region=self.region,
-                    keys=auth._keys, aliases=auth._aliases)
+        a = auth._resolve(str(source), self.caller.account, self.region)
+        b = auth._resolve(str(dest), self.caller.account, self.region)
         return a.entry is not None and a.entry is b.entry
 
     # -- context ---------------------------------------------------------------------------
@@ -516,74 +620,54 @@ class _Run:
                  resource_account: str | None = None, request_alias: str | None = None,
                  same_key: bool | None = None) -> RequestContext:
         request = self.request
-        params = request.parameters
         ec: Mapping[str, str] | None = request.encryption_context
-        param_name = _EC_PARAMETER.get(low)
-        if param_name is not None and isinstance(params.get(param_name), Mapping):
-            ec = params[param_name]
-        elif low == "kms:creategrant":
-            constraints = params.get("Constraints")
-            if isinstance(constraints, Mapping):
-                for kind in ("EncryptionContextEquals", "EncryptionContextSubset"):
-                    if isinstance(constraints.get(kind), Mapping):
-                        ec = constraints[kind]
-                        break
-        pentry = self.pentry
-        return RequestContext(ContextInputs(
-            action=low,
-            caller=self.caller,
-            region=region,
-            now=self.auth.world.now,
-            op=op,
-            caller_tags=pentry.principal.tags if pentry is not None else None,
-            organization=self.auth.world.organization,
-            key=key,
-            resource_account=resource_account,
-            request_alias=request_alias,
-            endpoint=self.endpoint,
-            endpoint_id=request.vpc_endpoint if self.side.through_endpoint else None,
-            source_ip=request.source_ip,
-            via_service=request.via_service,
-            encryption_context=ec,
-            parameters=params,
-            reencrypt_same_key=same_key,
-            overrides=self.overrides,
-        ))
+        params = request.parameters
+        if params:
+            param_name = _EC_PARAMETER.get(low)
+            if param_name is not None and isinstance(params.get(param_name), Mapping):
+                ec = params[param_name]
+            elif low == "kms:creategrant":
+                constraints = params.get("Constraints")
+                if isinstance(constraints, Mapping):
+                    for kind in ("EncryptionContextEquals", "EncryptionContextSubset"):
+                        if isinstance(constraints.get(kind), Mapping):
+                            ec = constraints[kind]
+                            break
+        return RequestContext(self.facts, low, op, region, key, resource_account, request_alias, ec, same_key)
 
     # -- the statement test --------------------------------------------------------------------
 
     def _applies(self, st: CStatement, arn: str, ctx: ConditionContext, trace: _Trace,
                  resource_policy: bool) -> MatchKind:
         """Whether a statement applies to this request, and how it names the caller."""
-        kind = MatchKind.DIRECT
+        kind = _DIRECT
         if resource_policy:
-            if st.principal is not None:
-                kind = st.principal.kind(self.caller)
-                if kind is MatchKind.NONE:
+            principal = st.principal
+            if principal is not None:
+                kind = principal.kind(self.caller)
+                if kind is _NONE:
                     return kind
             elif st.not_principal is not None:
-                exempt = st.not_principal.exempts(self.caller)
-                if exempt and not (not st.allow and self.pentry is not None
-                                   and self.pentry.boundary is not None):
-                    return MatchKind.NONE
-            elif st.match.layer == KEY_POLICY:
-                return MatchKind.NONE  # every key-policy statement needs a principal
-        resource = st.resource
-        assert resource is not None
-        if not resource.star and not resource.matches(arn, ctx):
-            return MatchKind.NONE
-        if resource.star and resource.negated:
-            return MatchKind.NONE
-        if st.condition.clauses:
+                if st.not_principal.exempts(self.caller) and not (
+                    not st.allow and self.pentry is not None and self.pentry.boundary is not None
+                ):
+                    return _NONE
+            elif st.needs_principal:
+                return _NONE  # every key-policy statement needs a principal
+        if not st.any_resource:
+            resource = st.resource
+            if resource is None or not resource.matches(arn, ctx):
+                return _NONE
+        if st.has_condition:
             out = st.condition.evaluate(ctx)
-            for k in out.missing:
-                trace.missing.setdefault(k.lower(), k)
+            if out.missing:
+                trace.miss(out.missing)
             if out.error is not None:
                 where = st.match.sid or f"{st.match.policy}[{st.index}]"
-                trace.errors.append(f"{st.match.layer} statement `{where}`: {out.error}")
-                return kind if not st.allow else MatchKind.NONE
+                trace.fail(f"{st.match.layer} statement `{where}`: {out.error}")
+                return _NONE if st.allow else kind
             if not out.matched:
-                return MatchKind.NONE
+                return _NONE
         return kind
 
     def _denies(self, policies: Iterable[CompiledPolicy], low: str, arn: str, ctx: ConditionContext,
@@ -591,7 +675,7 @@ class _Run:
         for cp in policies:
             resource_policy = cp.layer in _RESOURCE_POLICY_LAYERS
             for st in cp.for_action(low).denies:
-                if self._applies(st, arn, ctx, trace, resource_policy) is not MatchKind.NONE:
+                if self._applies(st, arn, ctx, trace, resource_policy) is not _NONE:
                     out.append(st.match)
 
     def _first_allow(self, policies: Iterable[CompiledPolicy], low: str, arn: str, ctx: ConditionContext,
@@ -599,7 +683,7 @@ class _Run:
         for cp in policies:
             resource_policy = cp.layer in _RESOURCE_POLICY_LAYERS
             for st in cp.for_action(low).allow_candidates(ctx):
-                if self._applies(st, arn, ctx, trace, resource_policy) is not MatchKind.NONE:
+                if self._applies(st, arn, ctx, trace, resource_policy) is not _NONE:
                     return st.match
         return None
 
@@ -635,42 +719,58 @@ class _Run:
 
     def _decision(self, effect: Effect, action: str, resource: str | None, layer: str | None,
                   matched: Sequence[Match], trace: _Trace, reason: str) -> Decision:
-        errors = tuple(trace.errors)
-        if errors and effect is Effect.ALLOW:
-            effect, layer = Effect.IMPLICIT_DENY, layer
+        errors = tuple(trace.errors) if trace.errors else ()
+        if errors and effect is _ALLOW:
+            effect, layer = _IMPLICIT_DENY, layer
             reason = explain.failed(self.request.principal, action, resource, errors[0])
             matched = ()
-        return Decision.model_construct(
+        return _decision(
             effect=effect, error=None, layer=layer, reason=reason, matched=tuple(matched),
-            missing_keys=tuple(trace.missing.values()), errors=errors, action=action,
+            missing_keys=tuple(trace.missing.values()) if trace.missing else (), errors=errors, action=action,
             resource=resource, principal=self.request.principal, sub_decisions=(),
         )
 
     def _error(self, action: str, resource: str | None, code: str, message: str) -> Decision:
-        return Decision.model_construct(
-            effect=Effect.IMPLICIT_DENY, error=code, layer=None, reason=message, matched=(),
+        return _decision(
+            effect=_IMPLICIT_DENY, error=code, layer=None, reason=message, matched=(),
             missing_keys=(), errors=(), action=action, resource=resource,
             principal=self.request.principal, sub_decisions=(),
         )
 
+    def _reason(self, kind: str, action: str, resource: str | None, layer: str,
+                matched: Sequence[Match]) -> str:
+        """The reason sentence, memoised: the same request shape gets the same text."""
+        principal = self.request.principal
+        memo = (kind, principal, action, resource, layer, *map(id, matched))
+        cache = self.auth._reasons
+        found = cache.get(memo)
+        if found is not None and len(found[0]) == len(matched) and all(
+            a is b for a, b in zip(found[0], matched, strict=True)
+        ):
+            return found[1]
+        if kind == "allow":
+            text = explain.allowed(principal, action, resource, matched)
+        elif kind == "explicit":
+            text = explain.explicit_deny(principal, action, resource, layer)
+        else:
+            text = explain.implicit_deny(principal, action, resource, layer)
+        if len(cache) > 16384:
+            self.auth._reasons = cache = {}
+        cache[memo] = (tuple(matched), text)
+        return text
+
     def _explicit(self, action: str, arn: str, denies: list[Match], trace: _Trace) -> Decision:
         layer = denies[0].layer
-        return self._decision(
-            Effect.EXPLICIT_DENY, action, arn, layer, denies, trace,
-            explain.explicit_deny(self.request.principal, action, arn, layer),
-        )
+        return self._decision(_EXPLICIT_DENY, action, arn, layer, denies, trace,
+                              self._reason("explicit", action, arn, layer, ()))
 
     def _implicit(self, action: str, arn: str, layer: str, trace: _Trace) -> Decision:
-        return self._decision(
-            Effect.IMPLICIT_DENY, action, arn, layer, (), trace,
-            explain.implicit_deny(self.request.principal, action, arn, layer),
-        )
+        return self._decision(_IMPLICIT_DENY, action, arn, layer, (), trace,
+                              self._reason("implicit", action, arn, layer, ()))
 
     def _allow(self, action: str, arn: str, layer: str, matched: Sequence[Match], trace: _Trace) -> Decision:
-        return self._decision(
-            Effect.ALLOW, action, arn, layer, matched, trace,
-            explain.allowed(self.request.principal, action, arn, matched),
-        )
+        return self._decision(_ALLOW, action, arn, layer, matched, trace,
+                              self._reason("allow", action, arn, layer, matched))
 
     # -- the three shapes of authorization -------------------------------------------------------
 
@@ -720,7 +820,7 @@ class _Run:
         """One action on one KMS key: the whole §1.5 procedure."""
         auth = self.auth
         caller = self.caller
-        res = resolve(ref, caller_account=caller.account, region=region, keys=auth._keys, aliases=auth._aliases)
+        res = auth._resolve(ref, caller.account, region)
         entry = res.entry
         if entry is None:
             return self._error(action, ref, res.error or "NotFoundException", res.message)
@@ -769,12 +869,12 @@ class _Run:
             account: Match | None = None
             for st in entry.policy.for_action(low).allow_candidates(kp_ctx):
                 kind = self._applies(st, arn, kp_ctx, trace, True)
-                if kind is MatchKind.DIRECT:
+                if kind is _DIRECT:
                     direct = st.match
                     break
-                if kind is MatchKind.ROLE and role is None:
+                if kind is _ROLE and role is None:
                     role = st.match
-                elif kind is MatchKind.ACCOUNT and account is None:
+                elif kind is _ACCOUNT and account is None:
                     account = st.match
             if same_account:
                 if direct is not None:
@@ -818,7 +918,7 @@ class _Run:
         request = self.request
         tokens = request.grant_tokens
         uses_ec = _uses_ec(low)
-        ec = ctx.inputs.encryption_context
+        ec = ctx.encryption_context
         for g, kind in grants.for_caller(self.caller):
             if low not in g.operations:
                 continue
@@ -829,11 +929,11 @@ class _Run:
                     continue
             elif uses_ec and not g.constraint_ok(dict(ec) if ec is not None else None):
                 continue
-            if kind is MatchKind.ACCOUNT:
+            if kind is _ACCOUNT:
                 ok, _ = self._identity_allow(low, entry.arn, ctx, trace)
                 if not ok or self._caps(low, entry.arn, ctx, trace) is not None:
                     continue
-            elif kind is MatchKind.ROLE and self._caps(low, entry.arn, ctx, trace) is not None:
+            elif kind is _ROLE and self._caps(low, entry.arn, ctx, trace) is not None:
                 continue
             return g.match
         return None

@@ -38,6 +38,9 @@ class MatchKind(IntEnum):
     DIRECT = 3
 
 
+_NONE, _ACCOUNT, _ROLE, _DIRECT = MatchKind.NONE, MatchKind.ACCOUNT, MatchKind.ROLE, MatchKind.DIRECT
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """The caller of one request, parsed once."""
@@ -192,15 +195,16 @@ class PrincipalMatcher:
     def kind(self, caller: Caller) -> MatchKind:
         """How this `Principal` names the caller (the strongest way, if several)."""
         if self.wildcard:
-            return MatchKind.DIRECT
-        if self.names:
-            if not self.names.isdisjoint(caller.identities):
-                return MatchKind.DIRECT
-            if caller.role_identities and not self.names.isdisjoint(caller.role_identities):
-                return MatchKind.ROLE
-        if caller.account is not None and caller.account in self.accounts:
-            return MatchKind.DIRECT if caller.is_root else MatchKind.ACCOUNT
-        return MatchKind.NONE
+            return _DIRECT
+        names = self.names
+        if names:
+            if not names.isdisjoint(caller.identities):
+                return _DIRECT
+            if caller.role_identities and not names.isdisjoint(caller.role_identities):
+                return _ROLE
+        if caller.account in self.accounts:
+            return _DIRECT if caller.type == "Account" else _ACCOUNT
+        return _NONE
 
     def names_any(self, caller: Caller) -> bool:
         """Plain membership, for guardrail resource policies (RCPs, endpoint policies)."""
