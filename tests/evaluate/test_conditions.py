@@ -851,3 +851,18 @@ def test_static_and_variable_values_mix() -> None:
     neg = {"StringNotEquals": {"k": ["a", "${aws:username}"]}}
     assert matched(neg, {"k": "bob"})
     assert not matched(neg, {"k": "bob", "aws:username": "bob"})
+
+
+def test_for_all_values_string_not_equals_data_exchange_example() -> None:
+    # reference_policies_examples_resource_account_data_exch.html: the Deny applies "if the calling
+    # service is not AWS Data Exchange", and not when dataexchange.amazonaws.com made the call
+    block = {
+        "StringNotEquals": {"aws:ResourceAccount": ["111122223333"]},
+        "ForAllValues:StringNotEquals": {"aws:CalledVia": ["dataexchange.amazonaws.com"]},
+    }
+    assert matched(block, {"aws:ResourceAccount": "999999999999"})
+    assert matched(block, {"aws:ResourceAccount": "999999999999", "aws:CalledVia": ("athena.amazonaws.com",)})
+    assert not matched(
+        block, {"aws:ResourceAccount": "999999999999", "aws:CalledVia": ("dataexchange.amazonaws.com",)}
+    )
+    assert not matched(block, {"aws:ResourceAccount": "111122223333"})
