@@ -39,6 +39,7 @@ from kmsauthz.kms.errors import (
     ValidationException,
 )
 
+_urandom = os.urandom
 BLOB_VERSION = 1
 MATERIAL_ID_BYTES = 32
 NONCE_BYTES = 12
@@ -207,9 +208,9 @@ def parse_blob(blob: bytes) -> ParsedBlob:
 
 def seal(aead: AESGCM, header: bytes, plaintext: bytes | bytearray | memoryview,
          context: Mapping[str, str] | None) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
+    nonce = _urandom(NONCE_BYTES)
     aad = header + encode_context(context) if context else header
-    return header + nonce + aead.encrypt(nonce, plaintext, aad)
+    return b"".join((header, nonce, aead.encrypt(nonce, plaintext, aad)))
 
 
 def open_blob(aead: AESGCM, parsed: ParsedBlob, context: Mapping[str, str] | None) -> bytes:

@@ -17,8 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import hashes, keywrap
@@ -55,7 +54,7 @@ from kmsauthz.kms.errors import (
     ValidationException,
     error_class,
 )
-from kmsauthz.kms.grants import GrantOperations
+from kmsauthz.kms.grants import GrantOperations, check_grant_tokens
 from kmsauthz.kms.keystore import AliasRecord, GrantRecord, KeyRecord, Keystore, Material, parse_ref
 from kmsauthz.kms.secrets import SecretBytes
 from kmsauthz.kms.validation import service_model, validate
@@ -76,7 +75,7 @@ class AuthorizerLike(Protocol):
 
     def decide(self, request: Request) -> Decision: ...
     def put_key(self, key: Key) -> None: ...
-    def remove_key(self, region: str, key_id: str) -> None: ...
+    def remove_key(self, region: str, key_id: str, account: str | None = None) -> None: ...
     def put_grant(self, region: str, key_id: str, grant: Grant) -> None: ...
     def remove_grant(self, region: str, key_id: str, grant_id: str) -> None: ...
 
@@ -93,6 +92,15 @@ class CallContext:
     via_service: str | None = None
     session_policy: Policy | None = None
     wipeable: bool = False
+    request_base: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.request_base.update({
+            "principal": self.principal, "action": "", "key": None, "region": self.region,
+            "session_policy": self.session_policy, "vpc_endpoint": self.vpc_endpoint,
+            "source_ip": self.source_ip, "via_service": self.via_service, "encryption_context": None,
+            "grant_tokens": (), "parameters": {}, "context": {},
+        })
 
 
 class _Live:
@@ -121,8 +129,23 @@ class _Live:
         return f"_Live({self.rec.arn!r})"
 
 
-def _iso(t: float | None) -> datetime | None:
-    return to_datetime(t) if t is not None else None
+_REQUEST_FIELDS = frozenset(Request.model_fields)
+_NO_BLOBS: frozenset[str] = frozenset()
+_new_request = Request.__new__
+_set = object.__setattr__
+
+
+def _request(values: dict[str, Any]) -> Request:
+    """A :class:`Request` without pydantic validation (model_construct costs ~15 us; this ~1 us).
+
+    Safe because every field is set here from already-validated values of the right types.
+    """
+    req = _new_request(Request)
+    _set(req, "__dict__", values)
+    _set(req, "__pydantic_fields_set__", _REQUEST_FIELDS)
+    _set(req, "__pydantic_extra__", None)
+    _set(req, "__pydantic_private__", None)
+    return req
 
 
 def default_key_policy(account: str) -> str:
@@ -171,10 +194,11 @@ class KMSService(GrantOperations):
         self._grants: dict[str, dict[str, GrantRecord]] = {}
         self._tokens: dict[str, tuple[str, str]] = {}
         self._policies: dict[str, Policy] = {}
+        self._resolved: dict[tuple[str, str | None, str], _Live] = {}  # cleared on every key/alias change
         self._principal_arns = {p.arn for p in world.principals}
         self._blobs = _blob_members()
         self._next_refresh = 0.0
-        self._time_cache: tuple[int, dict[str, Any]] = (-1, {})
+        self._time_sec = -1
         self._ops: dict[str, Callable[[CallContext, dict[str, Any]], dict[str, Any]]] = {}
         for name in service_model()["operations"]:
             fn = getattr(self, f"_op_{name}", None)
@@ -270,6 +294,7 @@ class KMSService(GrantOperations):
         return f"arn:aws:kms:{region}:{account}:key/{key_id}"
 
     def _install(self, rec: KeyRecord, *, push: bool = True) -> _Live:
+        self._resolved = {}
         old = self._keys.get(rec.arn)
         live = _Live(rec, self._model(rec))
         if old is not None:
@@ -288,6 +313,7 @@ class KMSService(GrantOperations):
         return live
 
     def _uninstall(self, arn: str) -> None:
+        self._resolved = {}
         live = self._keys.pop(arn, None)
         if live is None:
             return
@@ -300,13 +326,15 @@ class KMSService(GrantOperations):
         for a in [a for a in self._aliases.values()
                   if (a.region, a.account, a.target_key_id) == (rec.region, rec.account, rec.key_id)]:
             self._drop_alias(a)
-        self.authorizer.remove_key(rec.region, rec.key_id)
+        self.authorizer.remove_key(rec.region, rec.key_id, rec.account)
 
     def _set_alias(self, a: AliasRecord) -> None:
+        self._resolved = {}
         self._aliases[(a.region, a.account, a.name)] = a
         self._alias_targets[(a.region, a.account, a.name)] = a.target_key_id
 
     def _drop_alias(self, a: AliasRecord) -> None:
+        self._resolved = {}
         self._aliases.pop((a.region, a.account, a.name), None)
         self._alias_targets.pop((a.region, a.account, a.name), None)
 
@@ -360,7 +388,8 @@ class KMSService(GrantOperations):
             cons = GrantConstraints(encryption_context_equals=c.get("EncryptionContextEquals"),
                                     encryption_context_subset=c.get("EncryptionContextSubset"))
         return Grant(grant_id=g.grant_id, name=g.name, grantee=g.grantee, retiring=g.retiring,
-                     operations=tuple(g.operations), constraints=cons, issuing_account=g.issuing_account,
+                     operations=tuple(g.operations), constraints=cons,
+                     issuing_account=g.issuing_account.removeprefix("arn:aws:iam::").removesuffix(":root"),
                      token=g.token, pending=False, creation_date=to_datetime(g.created))
 
     # -- writes --------------------------------------------------------------------------
@@ -386,15 +415,23 @@ class KMSService(GrantOperations):
     def _now(self) -> float:
         return self.clock.time()
 
+    def _tick(self) -> None:
+        """Keep the evaluator's ``world.now`` (``aws:CurrentTime``, ``aws:EpochTime``) on the clock.
+
+        The local KMS owns the world it hands the evaluator, so it moves that world's time once a
+        second rather than passing the time as a per-request override.
+        """
+        sec = int(self.clock.time())
+        if sec != self._time_sec:
+            self._time_sec = sec
+            world = getattr(self.authorizer, "world", None)
+            if isinstance(world, World):
+                world.now = to_datetime(sec)
+
     def _time_context(self) -> dict[str, Any]:
-        t = self.clock.time()
-        sec = int(t)
-        cached = self._time_cache
-        if cached[0] != sec:
-            d = to_datetime(sec)
-            cached = (sec, {"aws:CurrentTime": d.strftime("%Y-%m-%dT%H:%M:%SZ"), "aws:EpochTime": str(sec)})
-            self._time_cache = cached
-        return cached[1]
+        t = int(self.clock.time())
+        d = to_datetime(t)
+        return {"aws:CurrentTime": d.strftime("%Y-%m-%dT%H:%M:%SZ"), "aws:EpochTime": str(t)}
 
     def _due(self, live: _Live) -> None:
         """Lazy timers: end of a deletion window, expiry of imported material, automatic rotation."""
@@ -418,11 +455,17 @@ class KMSService(GrantOperations):
                 kind = parse_key_ref(ref).kind
                 if kind in ("alias", "alias-arn") and not (forms & {"alias-name", "alias-arn"}):
                     raise InvalidArnException(f"key aliases are not supported for `{operation}`: `{ref}`")
-        r = resolve(ref, caller_account=ctx.account, region=ctx.region, keys=self._by_addr,
-                    aliases=self._alias_targets)
-        if r.error is not None or r.entry is None:
-            raise NotFoundException(r.message or f"key `{ref}` does not exist")
-        live = r.entry
+        memo = (ref, ctx.account, ctx.region)
+        live = self._resolved.get(memo)
+        if live is None:
+            r = resolve(ref, caller_account=ctx.account, region=ctx.region, keys=self._by_addr,
+                        aliases=self._alias_targets)
+            if r.error is not None or r.entry is None:
+                raise NotFoundException(r.message or f"key `{ref}` does not exist")
+            live = r.entry
+            if len(self._resolved) > 65536:
+                self._resolved = {}
+            self._resolved[memo] = live
         rec = live.rec
         if rec.deletion_date is not None or rec.valid_to is not None or rec.next_rotation is not None:
             self._due(live)
@@ -432,17 +475,23 @@ class KMSService(GrantOperations):
     def _authorize(self, ctx: CallContext, action: str, key: str | None, params: Mapping[str, Any] | None = None,
                    *, operation: str | None = None, encryption_context: Mapping[str, str] | None = None,
                    region: str | None = None) -> Decision:
-        parameters = {}
+        parameters: dict[str, Any] = {}
         if params:
-            blobs = self._blobs.get(operation or action[4:], frozenset())
-            parameters = {k: v for k, v in params.items() if k not in blobs}
-        req = Request.model_construct(
-            principal=ctx.principal, action=action, key=key, region=region or ctx.region,
-            session_policy=ctx.session_policy, vpc_endpoint=ctx.vpc_endpoint, source_ip=ctx.source_ip,
-            via_service=ctx.via_service, encryption_context=dict(encryption_context) if encryption_context else None,
-            grant_tokens=tuple(parameters.get("GrantTokens", ())), parameters=parameters,
-            context=self._time_context(),
-        )
+            blobs = self._blobs.get(operation or action[4:], _NO_BLOBS)
+            parameters = {k: v for k, v in params.items() if k not in blobs} if blobs else dict(params)
+        self._tick()
+        values = ctx.request_base.copy()
+        values["action"] = action
+        values["key"] = key
+        if region is not None:
+            values["region"] = region
+        if encryption_context:
+            values["encryption_context"] = dict(encryption_context)
+        tokens = parameters.get("GrantTokens")
+        if tokens:
+            values["grant_tokens"] = tuple(tokens)
+        values["parameters"] = parameters
+        req = _request(values)
         d = self.authorizer.decide(req)
         if d.error is not None:
             raise error_class(d.error)(d.reason or f"`{key}` cannot be used")
@@ -453,8 +502,6 @@ class KMSService(GrantOperations):
         return d
 
     def _check_tokens(self, params: Mapping[str, Any]) -> None:
-        from kmsauthz.kms.grants import check_grant_tokens
-
         tokens = params.get("GrantTokens")
         if tokens:
             check_grant_tokens(tokens, self._tokens, self._world_tokens())
@@ -1096,8 +1143,11 @@ class KMSService(GrantOperations):
 
     def _decrypt_with(self, ctx: CallContext, p: dict[str, Any], *, action: str, operation: str,
                       key_param: str, blob_param: str, ec_param: str, alg_param: str,
-                      extra: Mapping[str, Any] | None = None) -> tuple[_Live, bytes, str]:
-        """Resolve, authorize and decrypt a ciphertext (Decrypt, and the source half of ReEncrypt)."""
+                      states: tuple[_Live, ...] = ()) -> tuple[_Live, bytes, str]:
+        """Resolve, authorize and decrypt a ciphertext (Decrypt, and the source half of ReEncrypt).
+
+        ``states``: further keys whose state is checked after authorization (ReEncrypt's destination).
+        """
         blob = p[blob_param]
         ec = p.get(ec_param)
         alg = p.get(alg_param, "SYMMETRIC_DEFAULT")
@@ -1105,14 +1155,16 @@ class KMSService(GrantOperations):
         if named is not None and named.spec.asymmetric:
             ref = p[key_param]
             self._check_tokens(p)
-            self._authorize(ctx, action, ref, {**p, **(extra or {})}, operation=operation, encryption_context=ec)
-            key_states.check_state(operation, named.rec.state, named.rec.arn)
+            self._authorize(ctx, action, ref, p, operation=operation, encryption_context=ec)
+            for other in (named, *states):
+                key_states.check_state(operation, other.rec.state, other.rec.arn)
             self._need_usage(named, "ENCRYPT_DECRYPT")
             if alg not in named.spec.encryption:
                 raise InvalidKeyUsageException(f"`{alg}` is not an encryption algorithm of `{named.rec.key_spec}` keys")
             if ec:
                 raise ValidationException("1 validation error detected: asymmetric keys take no encryption context")
-            self._dry_run(p)
+            if not states:
+                self._dry_run(p)
             return named, crypto.rsa_decrypt(self._private(named), alg, blob), alg
         live, parsed = self._blob_key(ctx, blob)
         if named is not None and named is not live:
@@ -1120,12 +1172,15 @@ class KMSService(GrantOperations):
                 f"the ciphertext was not encrypted under `{named.rec.arn}` (the key id given does not match)")
         ref = p.get(key_param) or live.rec.arn
         self._check_tokens(p)
-        self._authorize(ctx, action, ref, {**p, **(extra or {})}, operation=operation, encryption_context=ec)
-        key_states.check_state(operation, live.rec.state, live.rec.arn)
+        self._authorize(ctx, action, ref, p if key_param in p else {**p, key_param: ref}, operation=operation,
+                        encryption_context=ec)
+        for other in (live, *states):
+            key_states.check_state(operation, other.rec.state, other.rec.arn)
         self._need_usage(live, "ENCRYPT_DECRYPT")
         if alg != "SYMMETRIC_DEFAULT":
             raise InvalidKeyUsageException(f"`{alg}` cannot decrypt a symmetric ciphertext")
-        self._dry_run(p)
+        if not states:
+            self._dry_run(p)
         aead = self._aead(live, parsed.material_id) if parsed.material_id in live.aeads else None
         if aead is None:
             if parsed.material_id.hex() not in {m.id for m in live.rec.materials}:
@@ -1156,19 +1211,19 @@ class KMSService(GrantOperations):
 
     def _op_ReEncrypt(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         dst = self._resolve(ctx, p["DestinationKeyId"], "ReEncrypt")
-        same = {"DestinationKeyId": p["DestinationKeyId"]}
+        # one decision: kms:ReEncryptFrom on the source key and kms:ReEncryptTo on the destination
+        # (the evaluator makes both checks when the request carries a DestinationKeyId)
         src, plaintext, src_alg = self._decrypt_with(
-            ctx, {**p, "DryRun": False}, action="kms:ReEncryptFrom", operation="ReEncrypt", key_param="SourceKeyId",
+            ctx, p, action="kms:ReEncryptFrom", operation="ReEncrypt", key_param="SourceKeyId",
             blob_param="CiphertextBlob", ec_param="SourceEncryptionContext",
-            alg_param="SourceEncryptionAlgorithm", extra=same)
+            alg_param="SourceEncryptionAlgorithm", states=(dst,))
         dst_ec = p.get("DestinationEncryptionContext")
-        self._authorize(ctx, "kms:ReEncryptTo", p["DestinationKeyId"], {**p, "SourceKeyId": src.rec.arn},
-                        operation="ReEncrypt", encryption_context=dst_ec)
-        key_states.check_state("ReEncrypt", dst.rec.state, dst.rec.arn)
         self._need_usage(dst, "ENCRYPT_DECRYPT")
         dst_alg = p.get("DestinationEncryptionAlgorithm", "SYMMETRIC_DEFAULT")
         if dst_alg not in dst.spec.encryption:
             raise InvalidKeyUsageException(f"`{dst_alg}` is not an encryption algorithm of `{dst.rec.key_spec}` keys")
+        if dst_ec and dst.spec.kind != "symmetric":
+            raise ValidationException("1 validation error detected: asymmetric keys take no encryption context")
         self._dry_run(p)
         out: dict[str, Any] = {"SourceKeyId": src.rec.arn, "KeyId": dst.rec.arn,
                                "SourceEncryptionAlgorithm": src_alg, "DestinationEncryptionAlgorithm": dst_alg}
@@ -1176,8 +1231,6 @@ class KMSService(GrantOperations):
             blob, mid = self._seal(dst, plaintext, dst_ec)
             out["DestinationKeyMaterialId"] = mid
         else:
-            if dst_ec:
-                raise ValidationException("1 validation error detected: asymmetric keys take no encryption context")
             blob = crypto.rsa_encrypt(self._private(dst), dst_alg, plaintext)
         if src.spec.kind == "symmetric":
             out["SourceKeyMaterialId"] = crypto.parse_blob(p["CiphertextBlob"]).material_id.hex()
