@@ -110,7 +110,8 @@ class RunReport:
 # --- explaining a decision ---------------------------------------------------------------------
 
 
-def _labels(decision: Decision) -> list[str]:
+def decision_labels(decision: Decision) -> list[str]:
+    """The `matched` labels of a decision and of its parts (ReEncrypt, alias operations), in order."""
     out: list[str] = []
     stack = [decision]
     while stack:
@@ -127,7 +128,7 @@ def explain(decision: Decision) -> str:
         parts.append(decision.reason)
     if decision.layer:
         parts.append(f"layer: {decision.layer}")
-    labels = _labels(decision)
+    labels = decision_labels(decision)
     if labels:
         parts.append("matched: " + ", ".join(dict.fromkeys(labels)))
     if decision.missing_keys:
@@ -148,11 +149,11 @@ def check_case(case: ScenarioCase, decider: Decider, file: str) -> CaseResult:
     reason = explain(decision)
     passed = actual == case.expect
     if case.matched:
-        labels = set(_labels(decision))
+        labels = set(decision_labels(decision))
         missing = [m for m in case.matched if m not in labels]
         if missing:
             passed = False
-            got = ", ".join(dict.fromkeys(_labels(decision))) or "nothing"
+            got = ", ".join(dict.fromkeys(decision_labels(decision))) or "nothing"
             reason = f"expected matched {', '.join(missing)} but the decision matched {got}; {reason}"
     return CaseResult(file, case.name, case.expect, actual, passed, reason, case.line, decision)
 

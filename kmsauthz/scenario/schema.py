@@ -113,6 +113,12 @@ def _problems(error: ValidationError, src: Source) -> list[Problem]:
         return out
     if kind == "required":
         missing = [p for p in error.validator_value if p not in error.instance]
+        # a misspelt field is reported once, as unknown with its suggestion, not also as missing
+        allowed = schema.get("properties", {})
+        misspelt = {did_you_mean(k, allowed) for k in error.instance if k not in allowed}
+        missing = [m for m in missing if f"did you mean `{m}`?" not in misspelt]
+        if not missing:
+            return []
         fields = ", ".join(f"`{m}`" for m in missing)
         return [Problem(f"{here} is missing the required field{'s' if len(missing) > 1 else ''} {fields}",
                         src.span(pointer), CODE)]
