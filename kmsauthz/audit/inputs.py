@@ -82,9 +82,18 @@ def _problem_findings(exc: InputError, file: str, *, rule: str = "invalid-policy
     return out
 
 
+# Problems of the syntax layer that an audit rule names more precisely (same message, own rule id).
+_SPECIFIC = (("unknown condition operator", "invalid-operator", "a condition operator that does not exist"),)
+
+
 def _problem_finding(p: Problem, file: str, *, rule: str, base_pointer: str, origin: str | None, line: int,
                      column: int, display: dict[str, str]) -> Finding:
     span = p.span
+    title = ("the policy document is not valid" if rule == "invalid-policy"
+             else "a template, plan or scenario file that cannot be read as one")
+    for needle, specific, specific_title in _SPECIFIC:
+        if rule == "invalid-policy" and needle in p.message:
+            rule, title = specific, specific_title
     message = p.message
     for placeholder, written in display.items():
         message = message.replace(placeholder, written)
@@ -92,8 +101,7 @@ def _problem_finding(p: Problem, file: str, *, rule: str, base_pointer: str, ori
     return Finding(
         rule=rule,
         severity=Severity.ERROR,
-        title="the policy document is not valid" if rule == "invalid-policy"
-        else "a template, plan or scenario file that cannot be read as one",
+        title=title,
         message=message,
         file=(span.source if from_span and span.source and not span.source.startswith("<") else file),  # type: ignore[union-attr]
         line=span.line if from_span else line,  # type: ignore[union-attr]

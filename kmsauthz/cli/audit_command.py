@@ -83,6 +83,6 @@ def audit(paths: tuple[str, ...], fmt: str, fail_on: str, output: IO[str], accou
         from kmsauthz.audit.report import write_text
 
         is_tty = getattr(output, "isatty", lambda: False)()
-        write_text(report, output, color=color if color is not None else (True if is_tty else False),
+        write_text(report, output, color=color if color is not None else bool(is_tty),
                    show_suppressed=show_suppressed)
     sys.exit(1 if report.failed(Severity(fail_on)) else 0)

@@ -113,7 +113,8 @@ def negated_without_ifexists(facts: PolicyFacts) -> Iterator[Hit]:
         for c in f.clauses:
             if c.if_exists or c.qualifier is not None or not knowledge.operator_negated(c.base):
                 continue
-            if c.key.lower() in ALWAYS_PRESENT:
+            if c.key.lower() in ALWAYS_PRESENT or any(_requires_presence(g, c.key.lower()) for g in f.clauses
+                                                       if g is not c and g.base == "Null"):
                 continue
             yield Hit(
                 f"`{c.operator}` on `{c.key}` is true for every request without `{c.key}`, so this "

@@ -197,7 +197,10 @@ def invalid_operator(facts: PolicyFacts) -> Iterator[Hit]:
             if c.base == "Null" and c.if_exists:
                 yield Hit("`NullIfExists` does not exist: `Null` already tests whether the key is present",
                           statement=f.index, span=span)
-            elif knowledge.operator(c.base) is None:
+            elif c.base == "Null" and c.qualifier is not None:
+                yield Hit(f"`{c.operator}`: `Null` takes no set qualifier, it tests whether the key is present",
+                          statement=f.index, span=span)
+            elif knowledge.operator(c.operator) is None:
                 guess = _suggest(c.base, _operator_names())
                 yield Hit(
                     f"`{c.operator}` is not a condition operator"
