@@ -52,13 +52,14 @@ class _Reader:
         self.problems.append(Problem(message, self.span(pointer), "policy-invalid"))
 
 
-def _where(pointer: str) -> str:
-    """`/Statement/2/Effect` → `Statement[2].Effect` (the form used in messages)."""
+def where(pointer: str) -> str:
+    """`/Statement/2/Effect` → `Statement[2].Effect`, the form used in messages."""
     out = ""
     for part in pointer.split("/")[1:]:
         part = part.replace("~1", "/").replace("~0", "~")
         out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out or "document"
+    return out or "the document"
+
 
 
 def _value_list(r: _Reader, value: Any, pointer: str) -> ValueList | None:
@@ -71,7 +72,7 @@ def _value_list(r: _Reader, value: Any, pointer: str) -> ValueList | None:
             span=r.span(pointer),
             value_spans=tuple(r.span(pointer_join(pointer, i)) for i in range(len(value))),
         )
-    r.fail(pointer, f"{_where(pointer)} must be a string or a list of strings")
+    r.fail(pointer, f"{where(pointer)} must be a string or a list of strings")
     return None
 
 
@@ -79,13 +80,13 @@ def _principal(r: _Reader, value: Any, pointer: str) -> Principal | None:
     if value == "*":
         return Principal(wildcard=True, span=r.span(pointer))
     if not isinstance(value, Mapping):
-        r.fail(pointer, f'{_where(pointer)} must be "*" or a mapping of principal types')
+        r.fail(pointer, f'{where(pointer)} must be "*" or a mapping of principal types')
         return None
     entries: list[PrincipalEntry] = []
     for type_, values in value.items():
         p = pointer_join(pointer, type_)
         if type_ not in PRINCIPAL_TYPES:
-            r.fail(p, f"{_where(p)}: unknown principal type `{type_}` (expected one of "
+            r.fail(p, f"{where(p)}: unknown principal type `{type_}` (expected one of "
                       f"{', '.join(PRINCIPAL_TYPES)})")
             continue
         vl = _value_list(r, values, p)
@@ -108,25 +109,25 @@ def split_operator(operator: str) -> tuple[str | None, str, bool]:
 
 def _condition(r: _Reader, value: Any, pointer: str) -> Condition | None:
     if not isinstance(value, Mapping):
-        r.fail(pointer, f"{_where(pointer)} must be a mapping of operators")
+        r.fail(pointer, f"{where(pointer)} must be a mapping of operators")
         return None
     clauses: list[ConditionClause] = []
     for operator, block in value.items():
         op_ptr = pointer_join(pointer, operator)
         qualifier, base, if_exists = split_operator(operator)
         if qualifier is not None and qualifier not in QUALIFIERS:
-            r.fail(op_ptr, f"{_where(op_ptr)}: unknown set qualifier `{qualifier}` "
+            r.fail(op_ptr, f"{where(op_ptr)}: unknown set qualifier `{qualifier}` "
                            "(expected ForAllValues or ForAnyValue)")
             continue
         if not isinstance(block, Mapping):
-            r.fail(op_ptr, f"{_where(op_ptr)} must be a mapping of condition keys to values")
+            r.fail(op_ptr, f"{where(op_ptr)} must be a mapping of condition keys to values")
             continue
         for key, values in block.items():
             k_ptr = pointer_join(op_ptr, key)
             scalar = not isinstance(values, list)
             items = [values] if scalar else values
             if not all(isinstance(v, str | bool | int | float) and v is not None for v in items):
-                r.fail(k_ptr, f"{_where(k_ptr)} values must be strings, numbers or booleans")
+                r.fail(k_ptr, f"{where(k_ptr)} values must be strings, numbers or booleans")
                 continue
             clauses.append(
                 ConditionClause(
@@ -146,21 +147,21 @@ def _condition(r: _Reader, value: Any, pointer: str) -> Condition | None:
 
 def _statement(r: _Reader, value: Any, pointer: str) -> Statement | None:
     if not isinstance(value, Mapping):
-        r.fail(pointer, f"{_where(pointer)} must be an object")
+        r.fail(pointer, f"{where(pointer)} must be an object")
         return None
     for field in value:
         if field not in STATEMENT_FIELDS:
             p = pointer_join(pointer, field)
-            r.fail(p, f"{_where(pointer)}: unknown field `{field}`")
+            r.fail(p, f"{where(pointer)}: unknown field `{field}`")
     effect = value.get("Effect")
     if effect not in ("Allow", "Deny"):
         p = pointer_join(pointer, "Effect")
         got = "nothing" if "Effect" not in value else f"`{effect}`"
-        r.fail(p if "Effect" in value else pointer, f'{_where(p)} must be "Allow" or "Deny", got {got}')
+        r.fail(p if "Effect" in value else pointer, f'{where(p)} must be "Allow" or "Deny", got {got}')
         return None
     sid = value.get("Sid")
     if sid is not None and not isinstance(sid, str):
-        r.fail(pointer_join(pointer, "Sid"), f"{_where(pointer_join(pointer, 'Sid'))} must be a string")
+        r.fail(pointer_join(pointer, "Sid"), f"{where(pointer_join(pointer, 'Sid'))} must be a string")
         sid = None
     fields: dict[str, Any] = {}
     for name, attr in (("Principal", "principal"), ("NotPrincipal", "not_principal")):

@@ -37,7 +37,7 @@ from typing import Any
 from kmsauthz.errors import DocumentTooLargeError, PolicyValidationError, Problem
 from kmsauthz.model.policy import Policy, PolicyKind, Principal, Statement, ValueList
 from kmsauthz.model.spans import Span, pointer_join
-from kmsauthz.syntax.schema import where
+from kmsauthz.syntax.document import where
 
 Locate = Callable[[str], Span | None]
 

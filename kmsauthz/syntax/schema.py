@@ -7,7 +7,9 @@ and ``x-message`` (the sentence for a failed ``not`` or ``propertyNames``).
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
@@ -18,6 +20,7 @@ from jsonschema.exceptions import ValidationError
 from kmsauthz._resources import grammar_file
 from kmsauthz.errors import PolicyValidationError, Problem
 from kmsauthz.model.spans import Span, pointer_join
+from kmsauthz.syntax.document import where
 
 Locate = Callable[[str], Span | None]
 
@@ -34,15 +37,6 @@ def _validator() -> jsonschema.Draft202012Validator:
     schema = policy_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
-
-
-def where(pointer: str) -> str:
-    """`/Statement/2/Effect` → `Statement[2].Effect`, the form used in messages."""
-    out = ""
-    for part in pointer.split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out or "the document"
 
 
 def describe(value: Any) -> str:
@@ -65,44 +59,72 @@ def _pointer(parts: Iterable[Any]) -> str:
     return pointer_join("", *parts)
 
 
-def _message(error: ValidationError) -> tuple[str, str]:
-    """(pointer, message) for one schema error."""
+@cache
+def known_operators() -> tuple[str, ...]:
+    """Every operator spelling the schema accepts (from its `propertyNames` pattern), for suggestions."""
+    pattern = policy_schema()["$defs"]["condition"]["propertyNames"]["pattern"]
+    groups = re.findall(r"\(\?:\(\?:([A-Za-z|]+)\)", pattern)
+    names = max(groups, key=len).split("|") if groups else []
+    return (*names, *(n + "IfExists" for n in names), "Null")
+
+
+def _suggest(word: str, options: Iterable[str]) -> str | None:
+    """`did you mean ...` for a misspelt name (case-insensitive match first)."""
+    options = list(options)
+    for option in options:
+        if option.lower() == word.lower():
+            return f"did you mean `{option}`? names are case-sensitive"
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.75)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def _message(error: ValidationError) -> tuple[str, str, str | None]:
+    """(pointer, message, help) for one schema error."""
     pointer = _pointer(error.absolute_path)
     here = where(pointer)
     schema = error.schema if isinstance(error.schema, dict) else {}
     kind = error.validator
     if kind == "enum":
         options = " or ".join(json.dumps(v) for v in error.validator_value)
-        return pointer, f"{here} must be {options}, got {describe(error.instance)}"
+        return pointer, f"{here} must be {options}, got {describe(error.instance)}", None
     if kind == "required":
         missing = [p for p in error.validator_value if p not in error.instance]
-        return pointer, f"{here} is missing {', '.join(missing)}"
+        return pointer, f"{here} is missing {', '.join(missing)}", None
     if kind == "additionalProperties":
         allowed = ", ".join(schema.get("properties", {}))
         extra = [k for k in error.instance if k not in schema.get("properties", {})]
         member = pointer_join(pointer, extra[0]) if extra else pointer
         names = ", ".join(f"`{k}`" for k in extra)
-        return member, f"{here}: unknown field {names} (expected one of {allowed})"
+        hint = _suggest(extra[0], schema.get("properties", {})) if extra else None
+        return member, f"{here}: unknown field {names} (expected one of {allowed})", hint
     if kind == "not":
-        return pointer, f"{here}: {schema.get('x-message', 'is not allowed')}"
+        return pointer, f"{here}: {schema.get('x-message', 'is not allowed')}", None
     if kind == "minItems":
-        return pointer, f"{here} must not be an empty list"
+        return pointer, f"{here} must not be an empty list", None
     if kind == "minProperties":
         expected = schema.get("x-expected", "a non-empty object")
-        return pointer, f"{here} must be {expected}, got an empty object"
+        return pointer, f"{here} must be {expected}, got an empty object", None
     expected = schema.get("x-expected")
     if expected is not None:
-        return pointer, f"{here} must be {expected}, got {describe(error.instance)}"
-    return pointer, f"{here}: {error.message}"
+        return pointer, f"{here} must be {expected}, got {describe(error.instance)}", None
+    return pointer, f"{here}: {error.message}", None
 
 
-def _property_name_error(error: ValidationError) -> tuple[str, str]:
+def _property_name_error(error: ValidationError) -> tuple[str, str, str | None]:
     """A member name that breaks `propertyNames` (an unknown operator, an empty key)."""
     pointer = _pointer(error.absolute_path)
     name = str(error.instance)
     sentence = error.schema.get("x-message", "invalid name") if isinstance(error.schema, dict) else "invalid name"
     shown = f" `{name}`" if name else ""
-    return pointer_join(pointer, name), f"{where(pointer)}: {sentence}{shown}"
+    hint = None
+    if error.validator == "pattern":
+        qualifier, _, base = name.rpartition(":")
+        hint = _suggest(base, known_operators())
+        if hint and qualifier:
+            hint = hint.replace("`", f"`{qualifier}:", 1)
+        if base == "NullIfExists":
+            hint = "the Null operator cannot take IfExists"
+    return pointer_join(pointer, name), f"{where(pointer)}: {sentence}{shown}", hint
 
 
 def schema_problems(document: Any, *, source: str, locate: Locate | None = None) -> list[Problem]:
@@ -110,10 +132,10 @@ def schema_problems(document: Any, *, source: str, locate: Locate | None = None)
     problems: list[tuple[tuple[int, int, str], Problem]] = []
     for error in _leaves(_validator().iter_errors(document)):
         if "propertyNames" in error.relative_schema_path:
-            pointer, message = _property_name_error(error)
+            pointer, message, hint = _property_name_error(error)
         else:
-            pointer, message = _message(error)
-        problems.append(_located(pointer, message, source, locate))
+            pointer, message, hint = _message(error)
+        problems.append(_located(pointer, message, hint, source, locate))
     problems.sort(key=lambda item: item[0])
     seen: set[tuple[str, str]] = set()
     out: list[Problem] = []
@@ -150,13 +172,15 @@ def _leaves(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
             yield error
 
 
-def _located(pointer: str, message: str, source: str, locate: Locate | None) -> tuple[tuple[int, int, str], Problem]:
+def _located(
+    pointer: str, message: str, hint: str | None, source: str, locate: Locate | None
+) -> tuple[tuple[int, int, str], Problem]:
     span = locate(pointer) if locate is not None else None
     if span is None:
         span = Span(source, 0, 0, pointer)
     elif span.pointer != pointer:
         span = span.with_pointer(pointer)
-    return (span.line, span.column, pointer), Problem(message, span, "policy-invalid")
+    return (span.line, span.column, pointer), Problem(message, span, "policy-invalid", hint)
 
 
 def validate_document(document: Any, *, source: str, locate: Locate | None = None) -> None:
