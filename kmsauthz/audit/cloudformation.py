@@ -36,6 +36,7 @@ IAM_DOCUMENT_TYPES = {
 IAM_INLINE_TYPES = ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group")
 _NO_VALUE = object()
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
+_ACCOUNT_VAR = re.compile(r":(?:iam|sts)::\$\{([^}!]+)\}:")
 _PRINCIPAL_ARN = re.compile(r"^arn:([^:]*):(iam|sts)::([^:]*):(.*)$")
 
 
@@ -230,8 +231,7 @@ class _Resolver:
             template = arg.value
         if not isinstance(template, str):
             return "«Fn::Sub»"
-        account_vars = {m.group(3)[2:-1] for m in [_PRINCIPAL_ARN.match(template)] if m
-                        and m.group(3).startswith("${") and m.group(3).endswith("}")}
+        account_vars = set(_ACCOUNT_VAR.findall(template))
 
         def replace(m: re.Match[str]) -> str:
             var = m.group(1)
