@@ -573,7 +573,14 @@ class KMSService(GrantOperations):
         arn = parsed.key_arn
         if ref.region != ctx.region and ref.name.startswith("mrk-"):
             arn = self._arn(ctx.region, ref.account or "", ref.name)  # the replica in this Region
-        return self._resolve(ctx, arn), parsed
+        try:
+            return self._resolve(ctx, arn), parsed
+        except NotFoundException:
+            # a forged header, a deleted key, or a single-Region key of another Region: the blob
+            # cannot be authenticated, so it is an invalid ciphertext whatever the cause
+            raise InvalidCiphertextException(
+                f"the ciphertext names key `{parsed.key_arn}`, which does not exist in this account and Region"
+            ) from None
 
     # ======================================================================== keys
 
