@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kmsauthz.syntax.document import policy_to_document
 from kmsauthz.syntax.formatter import format_kmsp
@@ -74,10 +75,34 @@ def test_language_parse_gives_spans_with_pointers(doc: dict[str, Any]) -> None:
     parsed = parse_kmsp(to_kmsp(_model(json.dumps(doc), "json")))
     statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
     prefix = "/Statement" if not isinstance(doc["Statement"], list) else None
-    for i, st in enumerate(statements):
+    for i, statement in enumerate(statements):
         base = prefix or f"/Statement/{i}"
         span = parsed.spans[base + "/Effect"]
         assert span.line > 0 and span.column == 1 and span.pointer == base + "/Effect"
         for name in ("Action", "NotAction", "Resource", "NotResource"):
-            if name in st:
+            if name in statement:
                 assert parsed.spans[f"{base}/{name}"].line > span.line
+
+
+@SETTINGS
+@given(documents(), st.lists(st.tuples(st.integers(0, 200), st.booleans(), st.sampled_from(["//", "#", "/*"])),
+                             max_size=6))
+def test_fmt_keeps_every_comment_and_is_stable(doc: dict[str, Any], spots: list[tuple[int, bool, str]]) -> None:
+    lines = to_kmsp(_model(json.dumps(doc), "json")).splitlines()
+    comments = []
+    for n, (where, own_line, style) in enumerate(spots):
+        if not lines:
+            break
+        i = where % len(lines)
+        text = f"/* note {n} */" if style == "/*" else f"{style} note {n}"
+        comments.append(text)
+        if own_line:
+            lines.insert(i, text)
+        else:
+            lines[i] = lines[i] + "  " + text
+    source = "\n".join(lines) + "\n"
+    once = format_kmsp(source)
+    assert format_kmsp(once) == once
+    for text in comments:
+        assert text in once
+    assert exact(policy_to_document(_model(once, "kmsp"))) == exact(normal_order(doc))

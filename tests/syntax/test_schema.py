@@ -141,3 +141,36 @@ def test_the_loader_uses_the_schema_file() -> None:
     pattern = schema["$defs"]["condition"]["propertyNames"]["pattern"]
     assert "StringEquals" in pattern and "NotIpAddress" in pattern
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+@pytest.mark.parametrize(
+    ("statement", "hint"),
+    [
+        ('{"Effect": "Allow", "action": "kms:*"}', "did you mean `Action`? names are case-sensitive"),
+        ('{"Effect": "Allow", "Condition": {"StringEqual": {"k": "v"}}}', "did you mean `StringEquals`?"),
+        ('{"Effect": "Allow", "Condition": {"ForAnyValue:stringlike": {"k": "v"}}}',
+         "did you mean `ForAnyValue:StringLike`? names are case-sensitive"),
+        ('{"Effect": "Allow", "Condition": {"NullIfExists": {"k": "true"}}}', "the Null operator cannot take IfExists"),
+    ],
+)
+def test_misspelt_names_get_help(statement: str, hint: str) -> None:
+    with pytest.raises(PolicyValidationError) as info:
+        load_policy_text(_doc(statement))
+    assert info.value.problems[0].help == hint
+    assert f"help: {hint}" in info.value.render()
+
+
+def test_validation_follows_the_schema_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loosen the schema's Effect enum and the loader's verdict changes: the file is not decorative."""
+    from kmsauthz.syntax import schema as schema_module
+
+    loose = json.loads(json.dumps(policy_schema()))
+    loose["$defs"]["statement"]["properties"]["Effect"]["enum"].append("allow")
+    schema_module._validator.cache_clear()
+    monkeypatch.setattr(schema_module, "policy_schema", lambda: loose)
+    try:
+        assert schema_problems(json.loads(_doc('{"Effect": "allow"}')), source="x") == []
+    finally:
+        schema_module._validator.cache_clear()
+    monkeypatch.undo()
+    assert schema_problems(json.loads(_doc('{"Effect": "allow"}')), source="x")
