@@ -275,7 +275,8 @@ def _scenario_file(path: Path, shown: str, text: str) -> FileResult:
         ))
     for i, principal in enumerate(world.principals):
         policies: list[tuple[Policy, str, str]] = [
-            (p, f"{principal.arn} policy {p.name}", f"/principals/{i}/policies/{j}")
+            (p, p.name if principal.arn in p.name else f"{principal.arn} policy {p.name}",
+             f"/principals/{i}/policies/{j}")
             for j, p in enumerate(principal.policies)
         ]
         if principal.permissions_boundary is not None:
