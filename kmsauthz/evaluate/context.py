@@ -434,6 +434,8 @@ def _op_key(ctx: RequestContext, name: str) -> ContextValue | None:
     exact, families = _source_table(op)
     src = exact.get(name)
     if src is not None:
+        if src.origin == "none":
+            return None  # documented, but no API field feeds it (U14)
         if name == "kms:encryptioncontextkeys":
             return _ec_keys(ctx)
         if name == "aws:tagkeys":
@@ -441,6 +443,8 @@ def _op_key(ctx: RequestContext, name: str) -> ContextValue | None:
         return _kms_value(ctx, name, src)
     for prefix, src in families:
         if name.startswith(prefix):
+            if src.origin == "none":
+                return None
             part = name[len(prefix):]
             if prefix == "kms:encryptioncontext:":
                 return _ec(ctx, part)
