@@ -61,7 +61,6 @@ def where(pointer: str) -> str:
     return out or "the document"
 
 
-
 def _value_list(r: _Reader, value: Any, pointer: str) -> ValueList | None:
     if isinstance(value, str):
         return ValueList(values=(value,), scalar=True, span=r.span(pointer), value_spans=(r.span(pointer),))
