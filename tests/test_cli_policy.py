@@ -145,3 +145,8 @@ def test_real_command_line_has_no_traceback() -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "invalid UTF-8" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fmt_refuses_json_files() -> None:
+    result = run("fmt", str(FIXTURES / "key-default.json"))
+    assert result.exit_code == 2 and "not a .kmsp file" in result.output

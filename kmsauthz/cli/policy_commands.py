@@ -96,6 +96,10 @@ def fmt(check: bool, paths: tuple[str, ...]) -> None:
     """Rewrite .kmsp files in the canonical layout (comments are kept)."""
     status = _Status()
     for path in _expand(paths, (".kmsp",), status):
+        if path.suffix.lower() != ".kmsp":
+            click.echo(f"{path}: not a .kmsp file (fmt formats the policy language only)", err=True)
+            status.unusable()
+            continue
         try:
             original = read_source(path)
             formatted = format_kmsp(original, str(path))
