@@ -311,9 +311,11 @@ class _Reference:
             alias = ref
         else:
             key_id = ref
-        for k in self.world.keys:
-            if k.region == region and k.account == account and (alias in k.aliases if alias else k.id == key_id):
-                return k, alias
+        found = [k for k in self.world.keys
+                 if k.region == region and (account is None or k.account == account)
+                 and (alias in k.aliases if alias else k.id == key_id)]
+        if len(found) == 1 or (found and account is not None):
+            return found[0], alias
         return None, alias
 
     def any_allows(self, policies: list[Policy], layer: str, action: str, arn: str, ctx: _Dict) -> bool:

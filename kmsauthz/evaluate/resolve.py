@@ -93,7 +93,15 @@ def resolve(
         return Resolution(None, ref, "NotFoundException", f"Invalid arn {region}")
     account = ref.account if ref.account is not None else caller_account
     if account is None:
-        return Resolution(None, ref, "NotFoundException", f"Key '{text}' does not exist")
+        # A service principal has no account of its own: a key id or alias name can only mean
+        # the one key of that id (alias) in the Region, if there is exactly one.
+        if ref.kind == "alias":
+            owners = {a for (r, a, name) in aliases if r == region and name == ref.name}
+        else:
+            owners = {a for (r, a, kid) in keys if r == region and kid == ref.name}
+        if len(owners) != 1:
+            return Resolution(None, ref, "NotFoundException", f"Key '{text}' does not exist")
+        account = owners.pop()
     partition = ref.partition
     if ref.kind in ("alias", "alias-arn"):
         key_id = aliases.get((region, account, ref.name))
