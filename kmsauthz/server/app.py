@@ -21,7 +21,8 @@ trusted for anything but the evaluation a test asks for):
 
 - ``X-Kmsauthz-Vpc-Endpoint: vpce-1a2b3c4d``, or the path ``/vpce-1a2b3c4d`` (so an endpoint URL
   ``http://127.0.0.1:PORT/vpce-1a2b3c4d`` works with clients that cannot add headers: the AWS CLI,
-  the AWS Encryption SDK). Through a VPC endpoint ``aws:SourceIp`` is absent, as in AWS.
+  the AWS Encryption SDK). Through a VPC endpoint the evaluator sets ``aws:VpcSourceIp`` from the
+  source address and no ``aws:SourceIp``, as AWS does.
 - ``X-Kmsauthz-Source-Ip: 203.0.113.10``; by default the peer address of the connection.
 - ``X-Kmsauthz-Via-Service: ec2.us-east-1.amazonaws.com``: the request is made by that service on
   the caller's behalf (``kms:ViaService``).
@@ -282,8 +283,8 @@ class Endpoint:
                     "ValidationException",
                     f"X-Kmsauthz-Source-Ip must be an IP address, got `{_safe(source_ip)}`",
                 ) from None
-        elif vpc_endpoint is None and peer != "-":
-            source_ip = peer
+        elif peer != "-":
+            source_ip = peer  # through a VPC endpoint the evaluator makes it aws:VpcSourceIp
         via_service = _first(headers, HEADER_VIA_SERVICE)
         if via_service is not None:
             via_service = via_service.strip()

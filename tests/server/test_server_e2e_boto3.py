@@ -505,6 +505,26 @@ def test_vpc_endpoint_conditions_through_the_endpoint_path(live, admin) -> None:
     assert headed.decrypt(CiphertextBlob=blob)["Plaintext"] == b"inside"
 
 
+def _header(client, name: str, value: str):
+    client.meta.events.register(
+        "before-sign.kms.*", lambda request, **kw: request.headers.__setitem__(name, value)
+    )
+    return client
+
+
+def test_source_ip_and_via_service_conditions_from_the_documented_headers(live, admin) -> None:
+    with pytest.raises(ClientError) as caught:  # from 127.0.0.1, outside 203.0.113.0/24
+        admin.encrypt(KeyId="alias/office-only", Plaintext=b"x")
+    assert _code(caught) == "AccessDeniedException"
+    office = _header(kms_client(live.url, key=ADMIN), "X-Kmsauthz-Source-Ip", "203.0.113.10")
+    blob = office.encrypt(KeyId="alias/office-only", Plaintext=b"from the office")["CiphertextBlob"]
+    with pytest.raises(ClientError) as caught:  # not through EC2
+        office.decrypt(CiphertextBlob=blob)
+    assert _code(caught) == "AccessDeniedException"
+    ec2 = _header(kms_client(live.url, key=ADMIN), "X-Kmsauthz-Via-Service", "ec2.us-east-1.amazonaws.com")
+    assert ec2.decrypt(CiphertextBlob=blob)["Plaintext"] == b"from the office"
+
+
 def test_concurrent_boto3_clients_on_the_real_core(live, admin) -> None:
     key_id = _new_key(admin)
     errors: list[BaseException] = []

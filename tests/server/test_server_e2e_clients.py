@@ -142,9 +142,6 @@ def test_aws_cli_creates_a_key_an_alias_and_encrypts_and_decrypts(live, tmp_path
 
 @needs_awscli
 def test_aws_cli_is_refused_what_the_policies_do_not_allow(live, tmp_path: Path) -> None:
-    denied = aws(
-        live, "encrypt", "--key-id", "alias/orders", "--plaintext", "fileb://x", key=MALLORY, tmp=tmp_path
-    )
     (tmp_path / "x").write_bytes(b"x")
     denied = aws(
         live, "encrypt", "--key-id", "alias/orders", "--plaintext", "fileb://x", key=MALLORY, tmp=tmp_path
