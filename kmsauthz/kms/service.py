@@ -44,6 +44,7 @@ from kmsauthz.kms.errors import (
     InvalidKeyUsageException,
     InvalidMarkerException,
     KMSError,
+    KMSInternalException,
     KMSInvalidMacException,
     KMSInvalidStateException,
     LimitExceededException,
@@ -55,7 +56,15 @@ from kmsauthz.kms.errors import (
     error_class,
 )
 from kmsauthz.kms.grants import GrantOperations, check_grant_tokens
-from kmsauthz.kms.keystore import AliasRecord, GrantRecord, KeyRecord, Keystore, Material, parse_ref
+from kmsauthz.kms.keystore import (
+    AliasRecord,
+    GrantRecord,
+    KeyRecord,
+    Keystore,
+    KeystoreError,
+    Material,
+    parse_ref,
+)
 from kmsauthz.kms.secrets import SecretBytes
 from kmsauthz.kms.validation import service_model, validate
 from kmsauthz.model.decision import Decision
@@ -530,7 +539,10 @@ class KMSService(GrantOperations):
     def _secret(self, live: _Live, material_id: str) -> SecretBytes:
         s = live.secrets.get(material_id)
         if s is None:
-            raw = self.store.get_material(live.rec.arn, material_id)
+            try:
+                raw = self.store.get_material(live.rec.arn, material_id)
+            except KeystoreError as exc:
+                raise KMSInternalException(str(exc)) from None
             if raw is None:
                 raise InvalidCiphertextException("the key material that produced this ciphertext is not available")
             s = SecretBytes(raw)
@@ -705,9 +717,8 @@ class KMSService(GrantOperations):
         tags = _tags(p.get("Tags", []))
         if ctx.account is None:
             raise AccessDeniedException(f"`{ctx.principal}` cannot create keys")
+        # one decision: kms:CreateKey, and kms:TagResource when Tags are given (the catalog's checks)
         self._authorize(ctx, "kms:CreateKey", None, p, operation="CreateKey")
-        if tags:
-            self._authorize(ctx, "kms:TagResource", None, p, operation="CreateKey")
         key_id = ("mrk-" + uuid.uuid4().hex) if multi else str(uuid.uuid4())
         now = self._now()
         rec = KeyRecord(
@@ -1009,10 +1020,9 @@ class KMSService(GrantOperations):
         target = p["ReplicaRegion"]
         tags = _tags(p.get("Tags", []))
         live = self._resolve(ctx, p["KeyId"], "ReplicateKey")
+        # one decision: kms:ReplicateKey on the primary, kms:CreateKey (+ kms:TagResource with Tags)
+        # in the replica Region (the catalog's checks for ReplicateKey)
         self._authorize(ctx, "kms:ReplicateKey", p["KeyId"], p, operation="ReplicateKey")
-        self._authorize(ctx, "kms:CreateKey", None, p, operation="ReplicateKey", region=target)
-        if tags:
-            self._authorize(ctx, "kms:TagResource", None, p, operation="ReplicateKey", region=target)
         key_states.check_state("ReplicateKey", live.rec.state, live.rec.arn)
         src = live.rec
         if src.multi_region_type != "PRIMARY":
