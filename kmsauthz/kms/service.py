@@ -228,6 +228,11 @@ class KMSService(GrantOperations):
         except KMSError as exc:
             exc.operation_name = operation
             raise
+        except Exception as exc:
+            # fail closed and never leak internals: an unexpected error is a KMS internal error
+            # (the message names the exception type only, never its text, which could hold data)
+            raise KMSInternalException(f"internal error in `{operation}`: {type(exc).__name__}",
+                                       operation_name=operation) from exc
 
     def _unsupported(self, name: str) -> Callable[[CallContext, dict[str, Any]], dict[str, Any]]:
         def op(ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -1208,10 +1213,7 @@ class KMSService(GrantOperations):
     def _op_Decrypt(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         if "Recipient" in p:
             raise UnsupportedOperationException("the local kms does not verify Nitro Enclaves attestation documents")
-        if p.get("DryRunModifiers") and "KeyId" not in p:
-            raise ValidationException("1 validation error detected: `IGNORE_CIPHERTEXT` needs a `KeyId`")
-        if p.get("DryRunModifiers"):
-            live = self._use(ctx, "Decrypt", p, encryption_context=p.get("EncryptionContext"))
+        if self._ignore_ciphertext(ctx, p, "Decrypt", "KeyId", "EncryptionContext"):
             self._dry_run(p)
         live, plaintext, alg = self._decrypt_with(
             ctx, p, action="kms:Decrypt", operation="Decrypt", key_param="KeyId", blob_param="CiphertextBlob",
@@ -1222,12 +1224,27 @@ class KMSService(GrantOperations):
             out["KeyMaterialId"] = crypto.parse_blob(p["CiphertextBlob"]).material_id.hex()
         return out
 
+    def _ignore_ciphertext(self, ctx: CallContext, p: dict[str, Any], operation: str, key_param: str,
+                           ec_param: str) -> bool:
+        """``DryRun`` with ``DryRunModifiers=[IGNORE_CIPHERTEXT]``: authorize without a ciphertext."""
+        ignore = bool(p.get("DryRun")) and "IGNORE_CIPHERTEXT" in p.get("DryRunModifiers", ())
+        if not ignore:
+            if "CiphertextBlob" not in p:
+                raise ValidationException("1 validation error detected: missing required parameter `CiphertextBlob`")
+            return False
+        if key_param not in p:
+            raise ValidationException(f"1 validation error detected: `IGNORE_CIPHERTEXT` needs `{key_param}`")
+        self._use(ctx, operation, {**p, "KeyId": p[key_param]}, encryption_context=p.get(ec_param))
+        return True
+
     @staticmethod
     def _plain(ctx: CallContext, data: bytes) -> bytes | SecretBytes:
         return SecretBytes(data) if ctx.wipeable else data
 
     def _op_ReEncrypt(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         dst = self._resolve(ctx, p["DestinationKeyId"], "ReEncrypt")
+        if self._ignore_ciphertext(ctx, p, "ReEncrypt", "SourceKeyId", "SourceEncryptionContext"):
+            self._dry_run(p)
         # one decision: kms:ReEncryptFrom on the source key and kms:ReEncryptTo on the destination
         # (the evaluator makes both checks when the request carries a DestinationKeyId)
         src, plaintext, src_alg = self._decrypt_with(
