@@ -69,7 +69,6 @@ def drive(url: str, op: str, clients: int, seconds: float, key_id: str, blob: by
     counts = [0] * clients
     errors: list[BaseException] = []
     start_gate = threading.Barrier(clients + 1)
-    deadline = [0.0]
 
     def worker(n: int) -> None:
         try:
@@ -77,8 +76,9 @@ def drive(url: str, op: str, clients: int, seconds: float, key_id: str, blob: by
             for _ in range(10):  # warm-up: connection, signing-key cache
                 call()
             start_gate.wait(30)
+            deadline = time.perf_counter() + seconds
             done = 0
-            while time.perf_counter() < deadline[0] and done < MAX_REQUESTS_PER_CLIENT:
+            while time.perf_counter() < deadline and done < MAX_REQUESTS_PER_CLIENT:
                 call()
                 done += 1
             counts[n] = done
@@ -92,7 +92,6 @@ def drive(url: str, op: str, clients: int, seconds: float, key_id: str, blob: by
     with contextlib.suppress(threading.BrokenBarrierError):
         start_gate.wait(60)
     begin = time.perf_counter()
-    deadline[0] = begin + seconds
     for t in threads:
         t.join(seconds + 60)
     elapsed = time.perf_counter() - begin

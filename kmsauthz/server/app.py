@@ -191,7 +191,8 @@ class Endpoint:
             response = result
         response.headers.append(("x-amzn-RequestId", request_id))
         entry.status = response.status
-        self.log.info(entry.line((time.perf_counter() - started) * 1000))
+        if self.log.isEnabledFor(logging.INFO):
+            self.log.info(entry.line((time.perf_counter() - started) * 1000))
         return response
 
     def _error(self, entry: _Entry, code: str, message: str, status: int | None) -> Response:
@@ -356,6 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kmsauthz"
     timeout = 120  # an idle keep-alive connection is closed after this many seconds
+    disable_nagle_algorithm = True  # small responses go out at once (no 40 ms delayed-ACK stalls)
     server: KMSServer
 
     def _serve(self) -> None:
@@ -425,6 +427,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")
+        buffer = getattr(self, "_headers_buffer", None)
+        if buffer is not None and self.command != "HEAD":
+            buffer.append(b"\r\n" + body)  # status line, headers and body in one write
+            self.flush_headers()
+            return
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)

@@ -24,6 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from kmsauthz.errors import KmsauthzError
+
 __all__ = [
     "CONTENT_TYPE",
     "TARGET_PREFIX",
@@ -77,7 +79,9 @@ def load_kms_model() -> dict[str, Any]:
     """
     spec = importlib.util.find_spec("botocore")
     if spec is None:
-        raise RuntimeError("kmsauthz serve needs botocore, whose KMS model it reads: pip install botocore")
+        raise KmsauthzError(
+            "kmsauthz serve needs botocore, whose KMS API model it reads: `pip install botocore`"
+        )
     for folder in spec.submodule_search_locations or ():
         versions = sorted((Path(folder) / "data" / "kms").glob("*/service-2.json*"), reverse=True)
         for path in versions:

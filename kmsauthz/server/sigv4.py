@@ -52,6 +52,7 @@ MAX_SKEW = timedelta(minutes=15)
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$")
 _SPACES = re.compile(r" +")
+_AMZ_DATE_SHAPE = re.compile(r"^\d{8}T\d{6}Z$")
 
 
 class AuthError(Exception):
@@ -162,9 +163,11 @@ def canonical_request(
     headers: Sequence[tuple[str, str]],
     signed_headers: Iterable[str],
     payload_sha256: str,
+    *,
+    _values: Mapping[str, list[str]] | None = None,
 ) -> str:
     """The canonical request of SigV4, from the request as it arrived on the wire."""
-    values = _header_values(headers)
+    values = _values if _values is not None else _header_values(headers)
     names = list(signed_headers)
     lines = []
     for name in names:
@@ -207,7 +210,17 @@ def _request_date(values: Mapping[str, list[str]]) -> tuple[str, datetime, str]:
     if amz:
         text = amz[0].strip()
         try:
-            when = datetime.strptime(text, _AMZ_DATE).replace(tzinfo=UTC)
+            if not _AMZ_DATE_SHAPE.match(text):
+                raise ValueError(text)
+            when = datetime(
+                int(text[0:4]),
+                int(text[4:6]),
+                int(text[6:8]),
+                int(text[9:11]),
+                int(text[11:13]),
+                int(text[13:15]),
+                tzinfo=UTC,
+            )
         except ValueError:
             raise AuthError(
                 "IncompleteSignatureException",
@@ -317,7 +330,13 @@ def verify(
         )
 
     canonical = canonical_request(
-        method, raw_path, raw_query, headers, auth.signed_headers, hashlib.sha256(body).hexdigest()
+        method,
+        raw_path,
+        raw_query,
+        headers,
+        auth.signed_headers,
+        hashlib.sha256(body).hexdigest(),
+        _values=values,
     )
     expected = sign(
         secret, auth.scope_date, auth.region, auth.service, string_to_sign(amz_date, auth.scope, canonical)
