@@ -186,7 +186,7 @@ class ParsedBlob:
     material_id: bytes
     header: bytes
     nonce: bytes
-    body: bytes
+    body: bytes | memoryview
 
 
 def parse_blob(blob: bytes) -> ParsedBlob:
@@ -202,8 +202,9 @@ def parse_blob(blob: bytes) -> ParsedBlob:
         arn = blob[2:2 + alen].decode("ascii")
     except UnicodeDecodeError:
         raise InvalidCiphertextException("the ciphertext is corrupt") from None
+    view = memoryview(blob)  # the body is not copied: AES-GCM reads it in place
     return ParsedBlob(arn, blob[2 + alen:head_end], blob[:head_end],
-                      blob[head_end:head_end + NONCE_BYTES], blob[head_end + NONCE_BYTES:])
+                      blob[head_end:head_end + NONCE_BYTES], view[head_end + NONCE_BYTES:])
 
 
 def seal(aead: AESGCM, header: bytes, plaintext: bytes | bytearray | memoryview,

@@ -204,6 +204,7 @@ class KMSService(GrantOperations):
         self._tokens: dict[str, tuple[str, str]] = {}
         self._policies: dict[str, Policy] = {}
         self._resolved: dict[tuple[str, str | None, str], _Live] = {}  # cleared on every key/alias change
+        self._blob_targets: dict[tuple[str, str], str] = {}  # (ARN in a ciphertext, Region) -> key ARN
         self._principal_arns = {p.arn for p in world.principals}
         self._blobs = _blob_members()
         self._next_refresh = 0.0
@@ -584,12 +585,17 @@ class KMSService(GrantOperations):
 
     def _blob_key(self, ctx: CallContext, blob: bytes) -> tuple[_Live, crypto.ParsedBlob]:
         parsed = crypto.parse_blob(blob)
-        ref = parse_key_ref(parsed.key_arn)
-        if ref.kind != "arn":
-            raise InvalidCiphertextException("the ciphertext is corrupt")
-        arn = parsed.key_arn
-        if ref.region != ctx.region and ref.name.startswith("mrk-"):
-            arn = self._arn(ctx.region, ref.account or "", ref.name)  # the replica in this Region
+        arn = self._blob_targets.get((parsed.key_arn, ctx.region))
+        if arn is None:
+            ref = parse_key_ref(parsed.key_arn)
+            if ref.kind != "arn":
+                raise InvalidCiphertextException("the ciphertext is corrupt")
+            arn = parsed.key_arn
+            if ref.region != ctx.region and ref.name.startswith("mrk-"):
+                arn = self._arn(ctx.region, ref.account or "", ref.name)  # the replica in this Region
+            if len(self._blob_targets) > 65536:
+                self._blob_targets = {}
+            self._blob_targets[(parsed.key_arn, ctx.region)] = arn
         try:
             return self._resolve(ctx, arn), parsed
         except NotFoundException:
@@ -1165,7 +1171,7 @@ class KMSService(GrantOperations):
 
     def _decrypt_with(self, ctx: CallContext, p: dict[str, Any], *, action: str, operation: str,
                       key_param: str, blob_param: str, ec_param: str, alg_param: str,
-                      states: tuple[_Live, ...] = ()) -> tuple[_Live, bytes, str]:
+                      states: tuple[_Live, ...] = ()) -> tuple[_Live, bytes, str, str | None]:
         """Resolve, authorize and decrypt a ciphertext (Decrypt, and the source half of ReEncrypt).
 
         ``states``: further keys whose state is checked after authorization (ReEncrypt's destination).
@@ -1187,7 +1193,7 @@ class KMSService(GrantOperations):
                 raise ValidationException("1 validation error detected: asymmetric keys take no encryption context")
             if not states:
                 self._dry_run(p)
-            return named, crypto.rsa_decrypt(self._private(named), alg, blob), alg
+            return named, crypto.rsa_decrypt(self._private(named), alg, blob), alg, None
         live, parsed = self._blob_key(ctx, blob)
         if named is not None and named is not live:
             raise IncorrectKeyException(
@@ -1208,20 +1214,20 @@ class KMSService(GrantOperations):
             if parsed.material_id.hex() not in {m.id for m in live.rec.materials}:
                 raise InvalidCiphertextException("the ciphertext names key material this key does not have")
             aead = self._aead(live, parsed.material_id)
-        return live, crypto.open_blob(aead, parsed, ec), alg
+        return live, crypto.open_blob(aead, parsed, ec), alg, parsed.material_id.hex()
 
     def _op_Decrypt(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         if "Recipient" in p:
             raise UnsupportedOperationException("the local kms does not verify Nitro Enclaves attestation documents")
         if self._ignore_ciphertext(ctx, p, "Decrypt", "KeyId", "EncryptionContext"):
             self._dry_run(p)
-        live, plaintext, alg = self._decrypt_with(
+        live, plaintext, alg, mid = self._decrypt_with(
             ctx, p, action="kms:Decrypt", operation="Decrypt", key_param="KeyId", blob_param="CiphertextBlob",
             ec_param="EncryptionContext", alg_param="EncryptionAlgorithm")
         out: dict[str, Any] = {"KeyId": live.rec.arn, "Plaintext": self._plain(ctx, plaintext),
                                "EncryptionAlgorithm": alg}
-        if live.spec.kind == "symmetric":
-            out["KeyMaterialId"] = crypto.parse_blob(p["CiphertextBlob"]).material_id.hex()
+        if mid is not None:
+            out["KeyMaterialId"] = mid
         return out
 
     def _ignore_ciphertext(self, ctx: CallContext, p: dict[str, Any], operation: str, key_param: str,
@@ -1247,7 +1253,7 @@ class KMSService(GrantOperations):
             self._dry_run(p)
         # one decision: kms:ReEncryptFrom on the source key and kms:ReEncryptTo on the destination
         # (the evaluator makes both checks when the request carries a DestinationKeyId)
-        src, plaintext, src_alg = self._decrypt_with(
+        src, plaintext, src_alg, src_mid = self._decrypt_with(
             ctx, p, action="kms:ReEncryptFrom", operation="ReEncrypt", key_param="SourceKeyId",
             blob_param="CiphertextBlob", ec_param="SourceEncryptionContext",
             alg_param="SourceEncryptionAlgorithm", states=(dst,))
@@ -1266,8 +1272,8 @@ class KMSService(GrantOperations):
             out["DestinationKeyMaterialId"] = mid
         else:
             blob = crypto.rsa_encrypt(self._private(dst), dst_alg, plaintext)
-        if src.spec.kind == "symmetric":
-            out["SourceKeyMaterialId"] = crypto.parse_blob(p["CiphertextBlob"]).material_id.hex()
+        if src_mid is not None:
+            out["SourceKeyMaterialId"] = src_mid
         out["CiphertextBlob"] = blob
         return out
 
