@@ -444,10 +444,7 @@ class Authorizer:
         )
         run = _Run(self, request, ce, side, facts, region)
         if op is None:
-            # Not a KMS action the catalog knows: nothing can allow it, but denies still apply.
-            if request.key is None:
-                return run.resourceless(action, low, None, region)
-            return run.key_check(action, low, None, request.key, region)
+            return run.unknown_action(action)
         steps = _steps(op, low, request.parameters)
         if len(steps) == 1:
             return run.step(steps[0])
@@ -771,6 +768,14 @@ class _Run:
     def _allow(self, action: str, arn: str, layer: str, matched: Sequence[Match], trace: _Trace) -> Decision:
         return self._decision(_ALLOW, action, arn, layer, matched, trace,
                               self._reason("allow", action, arn, layer, matched))
+
+    def unknown_action(self, action: str) -> Decision:
+        """An action the catalog does not know: KMS has no such operation, nothing can allow it."""
+        return _decision(
+            _IMPLICIT_DENY, layer=None, action=action, resource=self.request.key,
+            principal=self.request.principal,
+            reason=explain.unknown_action(self.request.principal, action, self.request.key),
+        )
 
     # -- the three shapes of authorization -------------------------------------------------------
 

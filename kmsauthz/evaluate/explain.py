@@ -44,6 +44,10 @@ def implicit_deny(principal: str, action: str, resource: str | None, layer: str)
     )
 
 
+def unknown_action(principal: str, action: str, resource: str | None) -> str:
+    return f"{_head(principal, action, resource)} because `{action}` is not an action of AWS KMS"
+
+
 def _describe(m: Match) -> str:
     if m.layer == "grant":
         return f"grant `{m.label}`"

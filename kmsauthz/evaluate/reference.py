@@ -178,6 +178,12 @@ def _context(world: World, request: Request, who: _Who, action: str, key: Key | 
                 c[name] = value
         if "kms:multiregionkeytype" in supported and key.multi_region:
             c["kms:multiregionkeytype"] = key.multi_region_type or "PRIMARY"
+    elif action.lower() == "kms:createkey":  # the new key's properties come from the request
+        params = request.parameters
+        c["kms:keyspec"] = str(params.get("KeySpec", "SYMMETRIC_DEFAULT"))
+        c["kms:keyusage"] = str(params.get("KeyUsage", "ENCRYPT_DECRYPT"))
+        c["kms:keyorigin"] = str(params.get("Origin", "AWS_KMS"))
+        c["kms:multiregion"] = "true" if params.get("MultiRegion") else "false"
     if "kms:requestalias" in supported:
         c["kms:requestalias"] = alias_used
     if "kms:encryptioncontext:${encryptioncontextkey}" in supported and ec:
@@ -482,7 +488,7 @@ class _Reference:
         params = request.parameters
         op = catalog.operation(action)
         if op is None:
-            return self.check(action, request.key, self.region)
+            return IMPLICIT  # not an action of KMS: nothing allows it
         if action.lower() in ("kms:reencryptfrom", "kms:reencryptto") and "DestinationKeyId" in params:
             op = catalog.operation("kms:ReEncrypt")
             assert op is not None
