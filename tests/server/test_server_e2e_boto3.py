@@ -105,11 +105,6 @@ def test_key_lifecycle(admin) -> None:
     assert admin.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
 
 
-@pytest.mark.xfail(
-    reason="crypto core/engine: CreateKey with Tags authorizes kms:TagResource with no key, and "
-    "the engine answers ValidationException 'the request names no key'",
-    strict=False,
-)
 def test_create_key_with_tags(admin) -> None:
     key_id = admin.create_key(Tags=[{"TagKey": "Team", "TagValue": "core"}])["KeyMetadata"]["KeyId"]
     assert admin.list_resource_tags(KeyId=key_id)["Tags"] == [{"TagKey": "Team", "TagValue": "core"}]
