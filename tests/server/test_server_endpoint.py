@@ -435,3 +435,22 @@ def test_stop_closes_the_port_and_open_connections(serve, fake, credentials) -> 
     assert not server.thread.is_alive()
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_ipv6_loopback(fake, credentials) -> None:
+    from kmsauthz.server import Endpoint, start_server
+
+    with start_server(Endpoint(fake, credentials), "::1", 0) as running:
+        assert running.url.startswith("http://[::1]:")
+        assert kms_client(running.url).list_keys()["Keys"]
+    assert fake.calls[-1][2]["source_ip"] == "::1"
