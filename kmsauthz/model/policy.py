@@ -39,7 +39,30 @@ class PolicyKind(StrEnum):
 
 
 class _Node(BaseModel):
+    """Frozen, exact nodes whose equality ignores where they came from.
+
+    Source positions (fields named ``span``/``*_span``/``*_spans``) never take part in ``==`` or
+    ``hash``: the same policy loaded from JSON and from the policy language is equal.
+    """
+
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    def _identity(self) -> tuple[object, ...]:
+        return tuple(
+            getattr(self, name) for name in type(self).model_fields if not _is_position_field(name)
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._identity() == other._identity()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._identity()))
+
+
+def _is_position_field(name: str) -> bool:
+    return name == "span" or name.endswith(("_span", "_spans"))
 
 
 class ValueList(_Node):
