@@ -39,8 +39,10 @@ class Suppression:
     """`file:line` of the comment or the sidecar entry."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finding:
+    """One finding (a plain, not frozen, dataclass: thousands are made per second in CI)."""
+
     rule: str
     severity: Severity
     title: str

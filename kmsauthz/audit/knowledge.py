@@ -54,6 +54,23 @@ def expand(pattern: str) -> frozenset[str]:
     return frozenset(op.action for op in catalog.expand_actions("kms:" + name))
 
 
+@lru_cache(maxsize=4096)
+def expand_all(patterns: tuple[str, ...], negated: bool) -> frozenset[str]:
+    """The KMS actions an Action list covers (NotAction: every KMS action not listed)."""
+    covered: frozenset[str] = frozenset().union(*(expand(p) for p in patterns)) if patterns else frozenset()
+    return all_actions() - covered if negated else covered
+
+
+def cross_account_subset(actions: frozenset[str]) -> frozenset[str]:
+    """The actions that can succeed on another account's key."""
+    return actions & catalog.CROSS_ACCOUNT_ACTIONS
+
+
+def key_policy_subset(actions: frozenset[str]) -> frozenset[str]:
+    """The actions a key policy can allow."""
+    return actions & catalog.KEY_POLICY_ACTIONS
+
+
 @lru_cache(maxsize=1024)
 def operation(action: str) -> Any:
     return catalog.operation(action)
@@ -127,6 +144,11 @@ def key_supported_by(name: str, action: str) -> bool:
     """Whether KMS may set the key `name` for `action` (unknown keys: true, reported elsewhere)."""
     info = condition_key(name)
     return True if info is None else bool(info.applies_to(action))
+
+
+@lru_cache(maxsize=8192)
+def key_supported_by_any(name: str, actions: frozenset[str]) -> bool:
+    return any(key_supported_by(name, a) for a in actions)
 
 
 def key_types(name: str) -> frozenset[str]:

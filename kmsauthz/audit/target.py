@@ -45,6 +45,8 @@ class AuditTarget:
         return self.policy.kind is PolicyKind.KEY
 
     def shown(self, text: str) -> str:
+        if not self.display:
+            return text
         for placeholder, written in self.display.items():
             text = text.replace(placeholder, written)
         return text

@@ -66,7 +66,7 @@ def public_access(facts: PolicyFacts) -> Iterator[Hit]:
         if _perimeter_denies(facts, f.actions):
             continue
         who = "`*`" if f.principal is not None and f.principal.wildcard else "an account wildcard"
-        effective = {a for a in f.actions if knowledge.key_policy_controls(a)} or f.actions
+        effective = knowledge.key_policy_subset(f.actions) or f.actions
         yield Hit(
             f"statement allows {who} {actions_text(effective)} with no condition that limits it to "
             "an account, organization or VPC endpoint",
@@ -93,7 +93,7 @@ def cross_account_access(facts: PolicyFacts) -> Iterator[Hit]:
     for f in facts.statements:
         if not f.allow or not f.actions:
             continue
-        usable = frozenset(a for a in f.actions if knowledge.cross_account(a))
+        usable = knowledge.cross_account_subset(f.actions)
         if not usable:
             continue
         via: dict[str, list[str]] = {}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from kmsauthz.audit import knowledge
 from kmsauthz.audit.target import AuditTarget
@@ -26,6 +25,7 @@ CRYPTO_ACTIONS = knowledge.crypto_actions()
 """The cryptographic operations that use a key (KMS concepts.html, "cryptographic operations")."""
 
 
+@lru_cache(maxsize=4096)
 def account_of(value: str) -> str | None:
     """The account a Principal AWS value names: `111122223333`, an IAM/STS ARN; None for `*`."""
     if _ACCOUNT.match(value):
@@ -36,6 +36,7 @@ def account_of(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def is_account_principal(value: str) -> bool:
     """A bare account id or `arn:aws:iam::ACCOUNT:root`: delegation to the account's IAM."""
     if _ACCOUNT.match(value):
@@ -44,6 +45,7 @@ def is_account_principal(value: str) -> bool:
     return bool(m and m.group(2) == "root" and value.split(":")[2] == "iam")
 
 
+@lru_cache(maxsize=4096)
 def is_wildcard_principal(value: str) -> bool:
     """`*`, or an account wildcard such as `arn:aws:iam::*:root`."""
     if value == "*":
@@ -52,91 +54,56 @@ def is_wildcard_principal(value: str) -> bool:
     return bool(m and m.group(1) == "*")
 
 
-@dataclass
 class StatementFacts:
-    index: int
-    statement: Statement
-    pointer: str
+    """One statement and what the rules ask about it, computed eagerly (cheaper than lazy here)."""
 
-    @property
-    def sid(self) -> str | None:
-        return self.statement.sid
+    __slots__ = ("action_patterns", "actions", "allow", "aws_principals", "clauses", "condition_keys",
+                 "index", "pointer", "principal", "public", "resources_apply_to_key", "service_principals",
+                 "sid", "span", "statement")
 
-    @property
-    def allow(self) -> bool:
-        return self.statement.effect == "Allow"
-
-    @property
-    def span(self) -> Span | None:
-        return self.statement.span
-
-    @cached_property
-    def action_patterns(self) -> tuple[str, ...]:
-        vl = self.statement.actions
-        return vl.values if vl is not None else ()
-
-    @cached_property
-    def actions(self) -> frozenset[str]:
-        """The KMS actions the statement covers (NotAction: every KMS action not listed)."""
-        covered: set[str] = set()
-        for p in self.action_patterns:
-            covered |= knowledge.expand(p)
-        if self.statement.not_action is not None:
-            return knowledge.all_actions() - covered
-        return frozenset(covered)
+    def __init__(self, index: int, statement: Statement, pointer: str) -> None:
+        self.index = index
+        self.statement = statement
+        self.pointer = pointer
+        self.sid: str | None = statement.sid
+        self.allow: bool = statement.effect == "Allow"
+        self.span: Span | None = statement.span
+        vl = statement.actions
+        self.action_patterns: tuple[str, ...] = vl.values if vl is not None else ()
+        self.actions: frozenset[str] = knowledge.expand_all(self.action_patterns,
+                                                            statement.not_action is not None)
+        p = statement.principal
+        self.principal: Principal | None = p
+        self.aws_principals: tuple[str, ...] = p.values_of("AWS") if p is not None else ()
+        self.service_principals: tuple[str, ...] = p.values_of("Service") if p is not None else ()
+        self.public: bool = p is not None and (p.wildcard or any(is_wildcard_principal(v)
+                                                                 for v in self.aws_principals))
+        c = statement.condition
+        self.clauses: tuple[ConditionClause, ...] = c.clauses if c is not None else ()
+        self.condition_keys = frozenset(cl.key.lower() for cl in self.clauses)
+        self.resources_apply_to_key: bool = _applies_to_key(statement)
 
     def covers(self, action: str) -> bool:
         return action in self.actions
-
-    @cached_property
-    def principal(self) -> Principal | None:
-        return self.statement.principal
-
-    @cached_property
-    def aws_principals(self) -> tuple[str, ...]:
-        p = self.statement.principal
-        return p.values_of("AWS") if p is not None else ()
-
-    @cached_property
-    def service_principals(self) -> tuple[str, ...]:
-        p = self.statement.principal
-        return p.values_of("Service") if p is not None else ()
-
-    @cached_property
-    def public(self) -> bool:
-        """Principal `*` (string or `{"AWS": "*"}`) or an account wildcard."""
-        p = self.statement.principal
-        if p is None:
-            return False
-        return p.wildcard or any(is_wildcard_principal(v) for v in self.aws_principals)
-
-    @cached_property
-    def clauses(self) -> tuple[ConditionClause, ...]:
-        c = self.statement.condition
-        return c.clauses if c is not None else ()
-
-    @cached_property
-    def condition_keys(self) -> frozenset[str]:
-        return frozenset(c.key.lower() for c in self.clauses)
 
     def clauses_on(self, *keys: str) -> list[ConditionClause]:
         wanted = {k.lower() for k in keys}
         return [c for c in self.clauses if c.key.lower() in wanted]
 
-    @cached_property
-    def resources_apply_to_key(self) -> bool:
-        """Whether Resource can name a KMS key (always for `*`; a key policy's Resource is its key)."""
-        st = self.statement
-        if st.not_resource is not None:
-            return not any(v == "*" for v in st.not_resource.values)
-        if st.resource is None:
-            return False
-        return any(_names_a_key(v) for v in st.resource.values)
-
     def node_pointer(self, *parts: str | int) -> str:
         return pointer_join(self.pointer, *parts)
 
 
+def _applies_to_key(st: Statement) -> bool:
+    """Whether Resource can name a KMS key (always for `*`; a key policy's Resource is its key)."""
+    if st.not_resource is not None:
+        return not any(v == "*" for v in st.not_resource.values)
+    if st.resource is None:
+        return False
+    return any(_names_a_key(v) for v in st.resource.values)
+
+
+@lru_cache(maxsize=1024)
 def _names_a_key(value: str) -> bool:
     if value == "*":
         return True
@@ -193,5 +160,5 @@ def infer_owner(statements: list[StatementFacts]) -> str | None:
             (candidates if is_account_principal(v) and not f.clauses else fallback).append(acct)
     for group in (candidates, fallback):
         if group:
-            return max(set(group), key=group.count)
+            return max(dict.fromkeys(group), key=group.count)  # ties: the first named
     return None

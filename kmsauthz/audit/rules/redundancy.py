@@ -47,8 +47,17 @@ def statement_never_applies(facts: PolicyFacts) -> Iterator[Hit]:
             yield Hit(f"{label(f)} can never apply: {reason}", statement=f.index, span=f.span)
 
 
-def _clause_keys(f: StatementFacts) -> frozenset[tuple[str, str, tuple[str, ...]]]:
-    return frozenset((c.operator, c.key.lower(), tuple(str(v) for v in c.values)) for c in f.clauses)
+class _Shape:
+    """What subsumption compares, computed once per statement."""
+
+    __slots__ = ("clauses", "other_actions", "principals", "resources")
+
+    def __init__(self, f: StatementFacts) -> None:
+        self.clauses = frozenset((c.operator, c.key.lower(), tuple(str(v) for v in c.values)) for c in f.clauses)
+        self.principals = _principals(f)
+        self.other_actions = frozenset(p.lower() for p in f.action_patterns if not knowledge.names_kms(p))
+        st = f.statement
+        self.resources = frozenset(st.resource.values) if st.resource is not None else frozenset()
 
 
 def _principals(f: StatementFacts) -> frozenset[tuple[str, str]] | None:
@@ -62,40 +71,48 @@ def _principals(f: StatementFacts) -> frozenset[tuple[str, str]] | None:
     return frozenset((e.type, v) for e in p.entries for v in e.values.values)
 
 
-def _covers(b: StatementFacts, a: StatementFacts) -> bool:
+def _shape(f: StatementFacts, shapes: dict[int, _Shape]) -> _Shape:
+    found = shapes.get(f.index)
+    if found is None:
+        found = shapes[f.index] = _Shape(f)
+    return found
+
+
+def _covers(b: StatementFacts, a: StatementFacts, shapes: dict[int, _Shape]) -> bool:
     """Whether statement `b` applies to every request statement `a` applies to, with the same effect."""
     if a.statement.effect != b.statement.effect:
         return False
+    if not a.actions or not a.actions <= b.actions:
+        return False
     if a.statement.not_resource is not None or b.statement.not_resource is not None:
         return False
-    if not _clause_keys(b) <= _clause_keys(a):
+    sa, sb = _shape(a, shapes), _shape(b, shapes)
+    if not sb.clauses <= sa.clauses:
         return False
-    pa, pb = _principals(a), _principals(b)
+    pa, pb = sa.principals, sb.principals
     if pa is None or pb is None:
         return False
     if ("AWS", "*") not in pb and not pa <= pb:
         return False
-    if not a.actions or not a.actions <= b.actions:
+    if not sa.other_actions <= sb.other_actions:
         return False
-    other_a = {p.lower() for p in a.action_patterns if not knowledge.names_kms(p)}
-    other_b = {p.lower() for p in b.action_patterns if not knowledge.names_kms(p)}
-    if not other_a <= other_b:
-        return False
-    ra = set(a.statement.resource.values) if a.statement.resource is not None else set()
-    rb = set(b.statement.resource.values) if b.statement.resource is not None else set()
-    return "*" in rb or ra <= rb
+    return "*" in sb.resources or sa.resources <= sb.resources
 
 
 @rule("redundant-statement", Severity.SUGGESTION, "a statement made redundant by another", kinds=KEY_AND_IAM)
 def redundant_statement(facts: PolicyFacts) -> Iterator[Hit]:
     stmts = facts.statements
+    if len(stmts) < 2:
+        return
+    shapes: dict[int, _Shape] = {}
     for a in stmts:
         for b in stmts:
-            if a is b or not _covers(b, a):
+            if a is b or not _covers(b, a, shapes):
                 continue
-            if _covers(a, b) and a.index < b.index:
+            mutual = _covers(a, b, shapes)
+            if mutual and a.index < b.index:
                 continue  # identical in effect: report the later one only
-            word = "repeats" if _covers(a, b) else "is covered by"
+            word = "repeats" if mutual else "is covered by"
             yield Hit(
                 f"{label(a)} {word} {label(b)}: it allows nothing more"
                 if a.allow else
@@ -112,21 +129,21 @@ def redundant_statement(facts: PolicyFacts) -> Iterator[Hit]:
 def redundant_action(facts: PolicyFacts) -> Iterator[Hit]:
     for f in facts.statements:
         pats = f.action_patterns
+        if len(pats) < 2:
+            continue
         vl = f.statement.actions
-        for i, p in enumerate(pats):
-            mine = knowledge.expand(p)
-            if not mine:
-                continue
-            for j, q in enumerate(pats):
-                if i == j:
+        expanded = [(i, p, knowledge.expand(p)) for i, p in enumerate(pats)]
+        expanded = [e for e in expanded if e[2]]
+        for i, p, mine in expanded:
+            for j, q, theirs in expanded:
+                if i == j or not mine <= theirs:
                     continue
-                theirs = knowledge.expand(q)
-                same = p.lower() == q.lower() or mine == theirs
-                if mine <= theirs and (not same or j < i):
-                    span = vl.value_spans[i] if vl is not None and i < len(vl.value_spans) else None
-                    yield Hit(
-                        f"`{p}` is already covered by `{q}` in the same statement",
-                        statement=f.index,
-                        span=span or (vl.span if vl is not None else f.span),
-                    )
-                    break
+                if mine == theirs and i < j:
+                    continue  # the same actions twice: report the later one
+                span = vl.value_spans[i] if vl is not None and i < len(vl.value_spans) else None
+                yield Hit(
+                    f"`{p}` is already covered by `{q}` in the same statement",
+                    statement=f.index,
+                    span=span or (vl.span if vl is not None else f.span),
+                )
+                break

@@ -8,6 +8,7 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Iterator
+from functools import cache, lru_cache
 
 from kmsauthz import catalog
 from kmsauthz.audit import knowledge
@@ -28,16 +29,21 @@ def _value_span(f: StatementFacts, i: int) -> Span | None:
     return vl.span or f.span
 
 
-def _suggest(word: str, choices: list[str]) -> str | None:
+@lru_cache(maxsize=2048)
+def _suggest_from(word: str, choices: tuple[str, ...]) -> str | None:
     lowered = {c.lower(): c for c in choices}
     found = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.75)
     return lowered[found[0]] if found else None
 
 
+def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    return _suggest_from(word, tuple(choices))
+
+
 @rule("unknown-action", Severity.ERROR, "a KMS action that does not exist", kinds=KEY_AND_IAM)
 def unknown_action(facts: PolicyFacts) -> Iterator[Hit]:
     """IAM Access Analyzer INVALID_ACTION: a misspelled action never matches any request."""
-    names = sorted(knowledge.all_actions())
+    names = _action_names()
     for f in facts.statements:
         for i, p in enumerate(f.action_patterns):
             parts = knowledge.split_action(p)
@@ -80,7 +86,7 @@ def key_policy_cannot_control(facts: PolicyFacts) -> Iterator[Hit]:
             expanded = knowledge.expand(p)
             if not expanded:
                 continue
-            ineffective = {a for a in expanded if not knowledge.key_policy_controls(a)}
+            ineffective = expanded - knowledge.key_policy_subset(expanded)
             explicit = "*" not in p and "?" not in p
             if ineffective and (explicit or ineffective == expanded):
                 yield Hit(
@@ -107,8 +113,7 @@ def cross_account_impossible(facts: PolicyFacts) -> Iterator[Hit]:
             continue
         for i, p in enumerate(f.action_patterns):
             expanded = knowledge.expand(p)
-            impossible = {a for a in expanded if not knowledge.cross_account(a)
-                          and knowledge.key_policy_controls(a)}
+            impossible = knowledge.key_policy_subset(expanded) - knowledge.cross_account_subset(expanded)
             explicit = "*" not in p and "?" not in p
             if impossible and (explicit or impossible == expanded):
                 yield Hit(
@@ -120,8 +125,14 @@ def cross_account_impossible(facts: PolicyFacts) -> Iterator[Hit]:
                 )
 
 
-def _condition_key_names() -> list[str]:
-    return [k.name for k in catalog.CONDITION_KEYS.values() if "${" not in k.name]
+@cache
+def _condition_key_names() -> tuple[str, ...]:
+    return tuple(k.name for k in catalog.CONDITION_KEYS.values() if "${" not in k.name)
+
+
+@cache
+def _action_names() -> tuple[str, ...]:
+    return tuple(sorted(knowledge.all_actions()))
 
 
 @rule("unknown-condition-key", Severity.ERROR, "a kms: condition key that does not exist",
@@ -152,7 +163,7 @@ def condition_key_not_for_action(facts: PolicyFacts) -> Iterator[Hit]:
         for c in f.clauses:
             if not c.key.lower().startswith("kms:") or knowledge.condition_key(c.key) is None:
                 continue
-            if any(knowledge.key_supported_by(c.key, a) for a in f.actions):
+            if knowledge.key_supported_by_any(c.key, f.actions):
                 continue
             yield Hit(
                 f"KMS never sets `{c.key}` for {actions_text(f.actions, 4)}: "
@@ -209,8 +220,9 @@ def invalid_operator(facts: PolicyFacts) -> Iterator[Hit]:
                 )
 
 
-def _operator_names() -> list[str]:
-    return list(knowledge.conditions.OPERATORS)
+@cache
+def _operator_names() -> tuple[str, ...]:
+    return tuple(knowledge.conditions.OPERATORS)
 
 
 # operator value type → the key types it can compare (IAM reference_policies_elements_datatypes.html)
