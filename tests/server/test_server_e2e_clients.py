@@ -51,7 +51,12 @@ def live():
 
 
 def aws(
-    live, *args: str, key: tuple[str, str] = ADMIN, endpoint: str | None = None, tmp: Path
+    live,
+    *args: str,
+    key: tuple[str, str] = ADMIN,
+    endpoint: str | None = None,
+    tmp: Path,
+    env_endpoint: bool = False,
 ) -> subprocess.CompletedProcess:
     """`aws kms ARGS --endpoint-url URL --output json`, in this interpreter, isolated from ~/.aws."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -65,24 +70,11 @@ def aws(
             "AWS_MAX_ATTEMPTS": "1",
         }
     )
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "awscli",
-            "kms",
-            *args,
-            "--endpoint-url",
-            endpoint or live.url,
-            "--output",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=tmp,
-    )
+    where = ["--endpoint-url", endpoint or live.url]
+    if env_endpoint:
+        env["AWS_ENDPOINT_URL_KMS"], where = endpoint or live.url, []
+    command = [sys.executable, "-m", "awscli", "kms", *args, *where, "--output", "json"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, cwd=tmp)
 
 
 def _ok(result: subprocess.CompletedProcess) -> dict:
@@ -152,6 +144,12 @@ def test_aws_cli_is_refused_what_the_policies_do_not_allow(live, tmp_path: Path)
     assert unknown.returncode != 0 and "UnrecognizedClientException" in unknown.stderr
     wrong = aws(live, "list-keys", key=(ADMIN[0], "not the secret"), tmp=tmp_path)
     assert wrong.returncode != 0 and "InvalidSignatureException" in wrong.stderr
+
+
+@needs_awscli
+def test_aws_cli_takes_the_endpoint_from_aws_endpoint_url_kms(live, tmp_path: Path) -> None:
+    keys = _ok(aws(live, "list-keys", tmp=tmp_path, env_endpoint=True))["Keys"]
+    assert "1234abcd-12ab-34cd-56ef-1234567890ab" in {k["KeyId"] for k in keys}
 
 
 @needs_awscli
