@@ -187,6 +187,7 @@ class GrantRecord:
     retiring: str | None = None
     constraints: dict[str, dict[str, str]] | None = None
     token: str | None = None
+    pending: bool = False  # a world grant not yet propagated: effective only with its token
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))

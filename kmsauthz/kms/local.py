@@ -136,7 +136,8 @@ class LocalKMS(KMSService):
                         grant_id=g.grant_id, key_arn=k.arn, grantee=g.grantee, operations=list(g.operations),
                         issuing_account=issuing if issuing.startswith("arn:") else f"arn:aws:iam::{issuing}:root",
                         created=g.creation_date.timestamp() if g.creation_date else now, name=g.name,
-                        retiring=g.retiring, constraints=cons, token=g.token or make_token(k.arn, g.grant_id)))
+                        retiring=g.retiring, constraints=cons, token=g.token or make_token(k.arn, g.grant_id),
+                        pending=g.pending))
         with self.store.transaction() as db:
             tx(db)
         with self.store.reading() as db:

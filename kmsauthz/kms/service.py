@@ -405,7 +405,7 @@ class KMSService(GrantOperations):
         return Grant(grant_id=g.grant_id, name=g.name, grantee=g.grantee, retiring=g.retiring,
                      operations=tuple(g.operations), constraints=cons,
                      issuing_account=g.issuing_account.removeprefix("arn:aws:iam::").removesuffix(":root"),
-                     token=g.token, pending=False, creation_date=to_datetime(g.created))
+                     token=g.token, pending=g.pending, creation_date=to_datetime(g.created))
 
     # -- writes --------------------------------------------------------------------------
 
