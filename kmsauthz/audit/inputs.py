@@ -51,7 +51,10 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], int]:
     for raw in paths:
         p = Path(raw)
         if p.is_file():
-            files.append(p)
+            if p.name.lower().endswith(SUFFIXES):
+                files.append(p)
+            else:
+                skipped += 1
         elif p.is_dir():
             for root, dirs, names in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))

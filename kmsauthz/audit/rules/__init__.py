@@ -25,6 +25,13 @@ INVALID_SUPPRESSION = register(Rule("invalid-suppression", Severity.ERROR,
 INTERNAL_ERROR = register(Rule("internal-error", Severity.ERROR,
                                "a rule failed on this policy (a kmsauthz bug)", None, None))
 
+# Worst severity first, then the order of the topic modules (the order of docs and SARIF metadata).
+_ORDER = {m.__name__: i for i, m in enumerate((management, exposure, validity, conditionals, elements, redundancy))}
+_ordered = sorted(RULES.values(), key=lambda r: (r.check is None, r.severity.rank,
+                                                   _ORDER.get(getattr(r.check, "__module__", ""), 99)))
+RULES.clear()
+RULES.update((r.id, r) for r in _ordered)
+
 __all__ = ["RULES", "Rule", "audit_target", "finding_for"]
 
 
