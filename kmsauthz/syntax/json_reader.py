@@ -24,6 +24,8 @@ MAX_INPUT_BYTES = 1_048_576
 """Largest input read at all (AWS's largest policy kind, a key policy, is 32 KB)."""
 
 _WS = " \t\n\r"
+_DIGITS = frozenset("0123456789")
+"""ASCII digits only: `str.isdigit` is also true for `²` and `٣`, which are not JSON."""
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
@@ -126,7 +128,7 @@ class _Scanner:
             out = self.array(pointer, depth)
         elif ch == '"':
             out = self.string()
-        elif ch == "-" or ch.isdigit():
+        elif ch == "-" or ch in _DIGITS:
             out = self.number()
         elif self.text.startswith("true", start):
             self.pos += 4
@@ -278,10 +280,10 @@ class _Scanner:
             i += 1
         if i < len(text) and text[i] == "0":
             i += 1
-            if i < len(text) and text[i].isdigit():
+            if i < len(text) and text[i] in _DIGITS:
                 raise self.fail("numbers must not have leading zeros", at=start)
-        elif i < len(text) and text[i].isdigit():
-            while i < len(text) and text[i].isdigit():
+        elif i < len(text) and text[i] in _DIGITS:
+            while i < len(text) and text[i] in _DIGITS:
                 i += 1
         else:
             self.pos = i
@@ -293,18 +295,18 @@ class _Scanner:
         if i < len(text) and text[i] == ".":
             is_float = True
             i += 1
-            if not (i < len(text) and text[i].isdigit()):
+            if not (i < len(text) and text[i] in _DIGITS):
                 raise self.fail("expected a digit after the decimal point", at=i)
-            while i < len(text) and text[i].isdigit():
+            while i < len(text) and text[i] in _DIGITS:
                 i += 1
         if i < len(text) and text[i] in "eE":
             is_float = True
             i += 1
             if i < len(text) and text[i] in "+-":
                 i += 1
-            if not (i < len(text) and text[i].isdigit()):
+            if not (i < len(text) and text[i] in _DIGITS):
                 raise self.fail("expected a digit in the exponent", at=i)
-            while i < len(text) and text[i].isdigit():
+            while i < len(text) and text[i] in _DIGITS:
                 i += 1
         self.pos = i
         lexeme = text[start:i]

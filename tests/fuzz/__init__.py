@@ -1,0 +1,1 @@
+"""Fuzz harnesses: hypothesis runs with bounded examples in the normal suite (long mode: benchmarks/fuzz.py)."""
