@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+# the helpers beside this file import as `endpoint_helpers` whatever pytest's import mode
+sys.path.insert(0, str(Path(__file__).parent))
 from endpoint_helpers import ALICE, ALICE_ARN, BOB, BOB_ARN, FakeKMS
 
 from kmsauthz.server import CredentialStore, Endpoint, RunningServer, start_server

@@ -105,7 +105,7 @@ def test_a_file_store_keeps_keys_across_restarts(served, tmp_path: Path) -> None
     admin = kms_client(first.url, key=ADMIN, region="eu-west-1")
     key_id = admin.create_key(Description="persisted")["KeyMetadata"]["KeyId"]
     blob = admin.encrypt(KeyId=key_id, Plaintext=b"kept")["CiphertextBlob"]
-    assert first.stop()[0] == 0
+    assert first.stop(signal.SIGINT)[0] == 0  # Ctrl-C stops it cleanly too
     second = served("--world", str(WORLD), "--store", str(store), "--port", "0", "-q", env=env)
     assert second.url, second.line
     admin = kms_client(second.url, key=ADMIN, region="eu-west-1")
