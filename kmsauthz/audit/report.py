@@ -84,7 +84,8 @@ def _finding_lines(f: Finding, source: str) -> Iterator[Text]:
     head.append(f"{f.severity.value:<10}", style=STYLE[f.severity])
     head.append(f" {where:<8} ")
     head.append(f.message)
-    head.append(f"  [{f.rule}]", style="dim")
+    where_in = f", statement `{f.sid}`" if f.sid else (f", Statement[{f.statement}]" if f.statement is not None else "")
+    head.append(f"  [{f.rule}{where_in}]", style="dim")
     yield head
     if f.suppressed is not None:
         yield Text(f"             suppressed: {f.suppressed.reason} ({f.suppressed.location})", style="dim")

@@ -61,7 +61,7 @@ def test_text_report_groups_by_file_with_source_line_and_caret(risky: Path) -> N
     result = _run(str(risky), "--no-color")
     lines = result.output.splitlines()
     assert lines[0] == str(risky)
-    i = next(n for n, line in enumerate(lines) if "[public-access]" in line)
+    i = next(n for n, line in enumerate(lines) if "[public-access, statement `Open`]" in line)
     assert lines[i].split()[0] == "security"
     src, caret = lines[i + 1], lines[i + 2]
     assert '"Principal": "*"' in src
