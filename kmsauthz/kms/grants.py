@@ -70,9 +70,10 @@ def parse_token(token: str) -> tuple[str, str] | None:
         return None
 
 
-def check_grant_tokens(tokens: Iterable[str], known: Mapping[str, Any], declared: frozenset[str]) -> None:
+def check_grant_tokens(tokens: Iterable[str], known: Mapping[str, Any]) -> None:
+    """Every token must be one of a known grant (issued here or declared by the world) or parse as ours."""
     for t in tokens:
-        if t in known or t in declared:
+        if t in known:
             continue
         if parse_token(t) is None:
             raise InvalidGrantTokenException("the grant token is not valid")
@@ -131,9 +132,9 @@ class GrantOperations:
         holder: dict[str, GrantRecord] = {}
 
         def tx(db: Any) -> None:
-            existing = self.store.grants_of(db, rec.arn)
+            existing = self._grants.get(rec.arn, {})  # refreshed under the write lock by _write
             if name is not None:
-                for g in existing:
+                for g in existing.values():
                     if g.name == name and dict(grantee=g.grantee, retiring=g.retiring,
                                                operations=sorted(g.operations), constraints=g.constraints) == wanted:
                         holder["grant"] = g  # same name, same parameters: the same grant (new token)

@@ -17,8 +17,10 @@ file never overwrites it. IAM principals and their policies always come from the
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +215,33 @@ class _Exceptions:
             setattr(self, name, cls)
 
 
+_PAGINATED = {"list_keys": "Keys", "list_aliases": "Aliases", "list_grants": "Grants",
+              "list_retirable_grants": "Grants", "list_key_policies": "PolicyNames",
+              "list_resource_tags": "Tags", "list_key_rotations": "Rotations"}
+
+
+def _request_id(prefix: str, n: int) -> str:
+    h = f"{prefix}{n:024x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class Paginator:
+    def __init__(self, method: Callable[..., dict[str, Any]], result_key: str) -> None:
+        self._method = method
+        self.result_key = result_key
+
+    def paginate(self, **params: Any) -> Iterator[dict[str, Any]]:
+        config = params.pop("PaginationConfig", {}) or {}
+        if "PageSize" in config:
+            params["Limit"] = config["PageSize"]
+        while True:
+            page = self._method(**params)
+            yield page
+            if not page.get("Truncated"):
+                return
+            params["Marker"] = page["NextMarker"]
+
+
 class KMSClient:
     """boto3-shaped KMS client bound to one caller; every method is :meth:`LocalKMS.call`."""
 
@@ -221,6 +250,8 @@ class KMSClient:
     def __init__(self, kms: LocalKMS, ctx: CallContext) -> None:
         self._kms = kms
         self._ctx = ctx
+        self._ids = itertools.count(1)
+        self._prefix = os.urandom(4).hex()
 
     @property
     def principal(self) -> str:
@@ -236,9 +267,14 @@ class KMSClient:
             raise AttributeError(f"'KMSClient' object has no attribute '{name}'")
         call_in = self._kms.call_in
         ctx = self._ctx
+        ids = self._ids
+        prefix = self._prefix
 
         def method(**params: Any) -> dict[str, Any]:
-            return call_in(op, params, ctx)
+            out = call_in(op, params, ctx)
+            out["ResponseMetadata"] = {"RequestId": _request_id(prefix, next(ids)), "HTTPStatusCode": 200,
+                                       "HTTPHeaders": {}, "RetryAttempts": 0}
+            return out
 
         method.__name__ = name
         method.__doc__ = f"KMS `{op}`: keyword arguments as boto3's `kms.{name}`; returns its response dict."
@@ -246,8 +282,13 @@ class KMSClient:
         return method
 
     def can_paginate(self, name: str) -> bool:
-        return name in ("list_keys", "list_aliases", "list_grants", "list_retirable_grants",
-                        "list_key_policies", "list_resource_tags", "list_key_rotations")
+        return name in _PAGINATED
+
+    def get_paginator(self, name: str) -> Paginator:
+        """boto3's paginator for the list operations (``Marker``/``NextMarker``/``Truncated``)."""
+        if name not in _PAGINATED:
+            raise KMSError(f"operation `{name}` cannot be paginated")
+        return Paginator(getattr(self, name), _PAGINATED[name])
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(SNAKE_TO_OPERATION))
@@ -256,4 +297,4 @@ class KMSClient:
         return f"KMSClient(principal={self._ctx.principal!r}, region={self._ctx.region!r})"
 
 
-__all__ = ["SNAKE_TO_OPERATION", "KMSClient", "LocalKMS"]
+__all__ = ["SNAKE_TO_OPERATION", "KMSClient", "LocalKMS", "Paginator"]

@@ -317,6 +317,9 @@ class KMSService(GrantOperations):
             if rec.state in (key_states.ENABLED, key_states.PENDING_IMPORT) or rec.state == old.rec.state:
                 ids = {m.id for m in rec.materials}
                 live.secrets = {k: v for k, v in old.secrets.items() if k in ids}
+                for k, v in old.secrets.items():
+                    if k not in ids:
+                        v.wipe()  # material that was deleted or expired
                 live.aeads = {k: v for k, v in old.aeads.items() if k.hex() in ids}
                 live.private = old.private if old.rec.current_material == rec.current_material else None
             else:
@@ -519,10 +522,7 @@ class KMSService(GrantOperations):
     def _check_tokens(self, params: Mapping[str, Any]) -> None:
         tokens = params.get("GrantTokens")
         if tokens:
-            check_grant_tokens(tokens, self._tokens, self._world_tokens())
-
-    def _world_tokens(self) -> frozenset[str]:
-        return frozenset(g.token for k in self.world.keys for g in k.grants if g.token)
+            check_grant_tokens(tokens, self._tokens)
 
     @staticmethod
     def _dry_run(params: Mapping[str, Any]) -> None:

@@ -208,3 +208,63 @@ def test_from_world_accepts_a_file_a_mapping_or_a_world(tmp_path) -> None:
     for source in (path, str(path), make_world(), load_world(make_world())):
         with LocalKMS.from_world(source) as kms:
             assert kms.client(ALICE, REGION).describe_key(KeyId="alias/seed")["KeyMetadata"]["KeyId"] == SEED_KEY
+
+
+def test_client_responses_carry_response_metadata_and_paginate(alice) -> None:
+    out = alice.describe_key(KeyId=SEED_KEY)
+    meta = out["ResponseMetadata"]
+    assert meta["HTTPStatusCode"] == 200 and len(meta["RequestId"]) == 36
+    assert alice.describe_key(KeyId=SEED_KEY)["ResponseMetadata"]["RequestId"] != meta["RequestId"]
+    for _ in range(4):
+        alice.create_key()
+    assert alice.can_paginate("list_keys") and not alice.can_paginate("encrypt")
+    pages = list(alice.get_paginator("list_keys").paginate(PaginationConfig={"PageSize": 2}))
+    assert [len(p["Keys"]) for p in pages] == [2, 2, 1]
+    assert len({k["KeyId"] for p in pages for k in p["Keys"]}) == 5
+
+
+def test_cross_account_use(clock) -> None:
+    import json
+
+    from kms_support import DAVE, make_world
+
+    world = make_world()
+    policy = world["keys"][0]["policy"]
+    policy["Statement"].append({"Sid": "OtherAccountUses", "Effect": "Allow",
+                                "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+                                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:DisableKey"],
+                                "Resource": "*"})
+    with LocalKMS.from_world(world, clock=clock) as kms:
+        dave, alice = kms.client(DAVE, REGION), kms.client(ALICE, REGION)
+        arn = f"arn:aws:kms:{REGION}:111122223333:key/{SEED_KEY}"
+        blob = dave.encrypt(KeyId=arn, Plaintext=b"from afar")["CiphertextBlob"]
+        assert dave.decrypt(CiphertextBlob=blob)["Plaintext"] == b"from afar"
+        assert alice.decrypt(CiphertextBlob=blob)["Plaintext"] == b"from afar"
+        with pytest.raises(KMSError) as exc:  # a key id or alias resolves in dave's own account
+            dave.encrypt(KeyId=SEED_KEY, Plaintext=b"x")
+        assert code_of(exc) == "NotFoundException"
+        with pytest.raises(KMSError) as exc:  # DisableKey cannot be used cross-account
+            dave.disable_key(KeyId=arn)
+        assert code_of(exc) == "AccessDeniedException"
+        assert json.loads(alice.get_key_policy(KeyId=SEED_KEY)["Policy"])["Statement"][-1]["Sid"] == "OtherAccountUses"
+
+
+def test_derive_shared_secret(alice) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = alice.create_key(KeySpec="ECC_NIST_P256", KeyUsage="KEY_AGREEMENT")["KeyMetadata"]["KeyId"]
+    peer = ec.generate_private_key(ec.SECP256R1())
+    peer_der = peer.public_key().public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+    out = alice.derive_shared_secret(KeyId=key, KeyAgreementAlgorithm="ECDH", PublicKey=peer_der)
+    kms_pub = serialization.load_der_public_key(alice.get_public_key(KeyId=key)["PublicKey"])
+    assert out["SharedSecret"] == peer.exchange(ec.ECDH(), kms_pub)
+    other = ec.generate_private_key(ec.SECP384R1()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    with pytest.raises(KMSError) as exc:
+        alice.derive_shared_secret(KeyId=key, KeyAgreementAlgorithm="ECDH", PublicKey=other)
+    assert code_of(exc) == "InvalidKeyUsageException"
+    with pytest.raises(KMSError) as exc:
+        alice.derive_shared_secret(KeyId=SEED_KEY, KeyAgreementAlgorithm="ECDH", PublicKey=peer_der)
+    assert code_of(exc) == "InvalidKeyUsageException"
