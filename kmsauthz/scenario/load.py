@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import SecretStr
 
 from kmsauthz import catalog
@@ -212,8 +213,8 @@ class _Loader:
         indentation; both are put back (the policy language ignores whitespace) so every span of
         the parsed policy names the line and column where the text stands in this file.
         """
-        node = self.src.nodes.get(pointer)
-        if node is None or node.start_mark is None:
+        node = self.src.node(pointer)
+        if not isinstance(node, yaml.ScalarNode) or node.start_mark is None:
             return text
         first = node.start_mark.line
         if node.style in ("|", ">"):

@@ -21,6 +21,8 @@ from kmsauthz._resources import grammar_file
 from kmsauthz.errors import Problem
 from kmsauthz.model.spans import pointer_join
 from kmsauthz.scenario.yaml_source import Source
+from kmsauthz.syntax.schema import describe
+from kmsauthz.syntax.schema import where as policy_where
 
 CODE = "scenario-invalid"
 
@@ -39,27 +41,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def where(pointer: str) -> str:
     """`/keys/0/grants/1/operations` → `keys[0].grants[1].operations`, the form used in messages."""
-    out = ""
-    for part in pointer.split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out or "the file"
-
-
-def describe(value: Any) -> str:
-    """A short rendering of a user value for `got ...`."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null (nothing)"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "an empty list" if not value else "a list"
-    if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= 60 else text[:57] + '…"'
-    return json.dumps(value)
+    return policy_where(pointer) if pointer else "the file"
 
 
 _TYPES = {

@@ -53,8 +53,7 @@ class Source:
     """JSON pointer → position of the value at that pointer."""
     key_spans: dict[str, Span] = field(default_factory=dict)
     """JSON pointer of a mapping member → position of its key."""
-    nodes: dict[str, yaml.Node] = field(default_factory=dict)
-    """JSON pointer → scalar node, for the few callers that need the raw node (`dsl` blocks)."""
+    root: yaml.Node | None = field(default=None, repr=False)
 
     def span(self, pointer: str) -> Span:
         """The position of ``pointer``, else of its nearest ancestor that has one."""
@@ -66,6 +65,19 @@ class Source:
             if not p:
                 return Span(self.path, 0, 0, pointer)
             p = p.rsplit("/", 1)[0]
+
+    def node(self, pointer: str) -> yaml.Node | None:
+        """The YAML node at ``pointer`` (for the few callers that need its style: `dsl` blocks)."""
+        node = self.root
+        for raw in pointer.split("/")[1:]:
+            part = raw.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+                node = node.value[int(part)]
+            else:
+                return None
+        return node
 
     def key_span(self, pointer: str) -> Span:
         """Where the key of the member at ``pointer`` was written (for 'unknown field' errors)."""
@@ -137,7 +149,6 @@ class _Builder:
             if node.tag not in {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp")}:
                 self.fail(span, f"unsupported YAML tag `{node.tag}`")
                 return None
-            self.src.nodes[pointer] = node
             return _scalar(node)
         if id(node) in self._active:
             self.fail(span, "recursive YAML alias")
@@ -212,6 +223,7 @@ def parse_yaml(text: str, path: str) -> Source:
         raise YamlError([Problem(f"invalid YAML: {exc}", Span(path, 0, 0, ""), "scenario-invalid")]) from None
     if root is None:
         raise YamlError([Problem("the file is empty", Span(path, 1, 1, ""), "scenario-invalid")])
+    src.root = root
     builder = _Builder(src)
     src.value = builder.build(root, "")
     if builder.problems:
