@@ -121,32 +121,30 @@ def _input_finding(file: str, message: str, line: int = 0, column: int = 0) -> F
                    message=message, file=file, line=line, column=column)
 
 
-def read_text(path: Path) -> str:
+def read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise UnreadableInput(f"cannot read `{path}`: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("utf-8", errors="replace")
 
 
 def load_file(path: Path, *, account: str | None = None) -> FileResult:
     shown = str(path)
-    text = read_text(path)
+    raw = read_bytes(path)
+    text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
     lower = shown.lower()
     if lower.endswith(".kmsp"):
-        return _policy_file(shown, text, account)
+        return _policy_file(shown, text, account, raw)
     if lower.endswith(".json"):
-        return _json_file(path, shown, text, account)
+        return _json_file(path, shown, text, account, raw)
     return _yaml_file(path, shown, text, account)
 
 
-def _policy_file(shown: str, text: str, account: str | None) -> FileResult:
+def _policy_file(shown: str, text: str, account: str | None, raw: bytes | None = None) -> FileResult:
+    """A policy file; the raw bytes go to the syntax layer, which reports invalid UTF-8 with its place."""
     result = FileResult(shown, "policy", text)
     try:
-        policy = load_policy_text(text, source=shown)
+        policy = load_policy_text(raw if raw is not None else text, source=shown)
     except InputError as exc:
         result.findings.extend(_problem_findings(exc, shown))
         return result
@@ -154,14 +152,14 @@ def _policy_file(shown: str, text: str, account: str | None) -> FileResult:
     return result
 
 
-def _json_file(path: Path, shown: str, text: str, account: str | None) -> FileResult:
+def _json_file(path: Path, shown: str, text: str, account: str | None, raw: bytes) -> FileResult:
     try:
         data = json.loads(text)
     except ValueError:
         data = None
     if data is None:
         if '"Statement"' in text:
-            return _policy_file(shown, text, account)  # the syntax layer reports where it breaks
+            return _policy_file(shown, text, account, raw)  # the syntax layer reports where it breaks
         if "AWSTemplateFormatVersion" in text or '"format_version"' in text:
             try:
                 parse_json(text, shown)
@@ -172,7 +170,7 @@ def _json_file(path: Path, shown: str, text: str, account: str | None) -> FileRe
     if terraform.is_plan(data):
         return _plan_file(shown, text, data, account)
     if isinstance(data, dict) and "Statement" in data:
-        return _policy_file(shown, text, account)
+        return _policy_file(shown, text, account, raw)
     if isinstance(data, dict) and ("Resources" in data or "AWSTemplateFormatVersion" in data):
         try:
             root = parse_json(text, shown)

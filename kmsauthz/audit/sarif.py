@@ -76,7 +76,9 @@ def _uri(file: str, base: Path) -> str:
 
 
 def _result(f: Finding, index: dict[str, int], base: Path) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.file, base), "uriBaseId": "%SRCROOT%"}}
+    uri = _uri(f.file, base)
+    artifact = {"uri": uri} if uri.startswith("file:") else {"uri": uri, "uriBaseId": "%SRCROOT%"}
+    physical: dict[str, Any] = {"artifactLocation": artifact}
     if f.line > 0:
         physical["region"] = {"startLine": f.line, "startColumn": max(f.column, 1)}
     location: dict[str, Any] = {"physicalLocation": physical}

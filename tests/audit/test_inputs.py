@@ -213,3 +213,11 @@ def test_same_policy_reached_twice_is_reported_once(tmp_path: Path) -> None:
     report = audit_paths([policy, tmp_path])
     assert [f.rule for f in report.active].count("public-access") == 1
     assert rules_of(report) == {"public-access"}
+
+
+def test_invalid_utf8_policy_is_reported_by_the_syntax_layer(tmp_path: Path) -> None:
+    path = tmp_path / "key.json"
+    path.write_bytes(b'{"Version": "2012-10-17", "Statement": [{"Sid": "caf\xe9"}]}')
+    report = audit_paths([path])
+    assert [f.rule for f in report.active] == ["invalid-policy"]
+    assert "utf-8" in report.active[0].message.lower()
