@@ -34,7 +34,6 @@ _STD = "tag:yaml.org,2002:"
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _INT = re.compile(r"^[-+]?[0-9]+$")
-_INT_OCT = re.compile(r"^0o[0-7]+$")
 _INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
@@ -115,8 +114,6 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         return _BOOL.get(text, text)  # YAML 1.1's yes/no/on/off are strings here
     if _INT.match(text):
         return int(text)
-    if _INT_OCT.match(text):
-        return int(text[2:], 8)
     if _INT_HEX.match(text):
         return int(text[2:], 16)
     if text.lower() in _SPECIAL_FLOAT:
