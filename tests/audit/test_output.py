@@ -164,10 +164,27 @@ SARIF_SHAPE: dict[str, Any] = {
 }
 
 
+# SARIF objects allow no other properties (the schema's additionalProperties: false); these are the
+# property names of §3.14 run, §3.19 toolComponent, §3.49 reportingDescriptor and §3.27 result we use.
+SARIF_NAMES = {
+    "run": {"tool", "results", "originalUriBaseIds", "columnKind", "invocations", "artifacts", "properties"},
+    "driver": {"name", "version", "semanticVersion", "informationUri", "rules", "properties"},
+    "rule": {"id", "name", "shortDescription", "fullDescription", "help", "helpUri", "defaultConfiguration",
+             "properties"},
+    "result": {"ruleId", "ruleIndex", "level", "message", "locations", "partialFingerprints", "properties",
+               "suppressions"},
+}
+
+
 def test_sarif_has_the_required_shape_and_rule_metadata(risky: Path) -> None:
     result = _run(str(risky), "--format", "sarif")
     log = json.loads(result.output)
     jsonschema.validate(log, SARIF_SHAPE)
+    assert set(log) <= {"$schema", "version", "runs"}
+    run0 = log["runs"][0]
+    assert set(run0) <= SARIF_NAMES["run"] and set(run0["tool"]["driver"]) <= SARIF_NAMES["driver"]
+    assert all(set(r) <= SARIF_NAMES["rule"] for r in run0["tool"]["driver"]["rules"])
+    assert all(set(r) <= SARIF_NAMES["result"] for r in run0["results"])
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == list(RULES)
