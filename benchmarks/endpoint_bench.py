@@ -7,8 +7,8 @@ client. Every loop is bounded by time and by count, and the server is stopped at
 
 Also measures, for comparison:
 - the server's start-up time (process start to `listening on ...`);
-- the same boto3 loop against an in-process endpoint whose backend does nothing (the cost of
-  boto3 + HTTP + SigV4 + the JSON protocol alone, the ceiling for any backend);
+- the same boto3 loop against the endpoint over a backend that does nothing, also in a child
+  process (boto3 + HTTP + SigV4 + the JSON protocol alone: the ceiling for any backend);
 - the same operation on LocalKMS directly, in process (no HTTP, no boto3).
 
 Run: ``python benchmarks/endpoint_bench.py [--seconds 2] [--clients 1,4] [--ops Encrypt,...]``
@@ -177,12 +177,31 @@ class _NullBackend:
         return {"CiphertextBlob": b"x" * 4200, "KeyId": "k", "KeyMetadata": {"KeyId": "k"}, "Plaintext": b"p"}
 
 
-def in_process_null(op: str, clients: int, seconds: float) -> float:
+def serve_null() -> int:
+    """Child process: the endpoint over a backend that does nothing, until SIGTERM."""
+    import signal
+
     from kmsauthz.server import CredentialStore, Endpoint, start_server
 
     creds = CredentialStore.from_mapping({ADMIN[0]: ("arn:aws:iam::111122223333:user/admin", ADMIN[1])})
+    stop_event = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop_event.set())
     with start_server(Endpoint(_NullBackend(), creds), "127.0.0.1", 0) as running:
-        return drive(running.url, op, clients, seconds, "k", b"x")
+        print(f"listening on {running.url}", flush=True)
+        stop_event.wait(600)  # bounded: a forgotten child ends by itself
+    return 0
+
+
+def start_null() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-null"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("listening on "):
+        proc.kill()
+        raise SystemExit(f"null server did not start: {line!r}")
+    return proc, line.split()[-1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="measuring time of each figure")
     parser.add_argument("--clients", default="1,4", help="comma-separated numbers of concurrent clients")
     parser.add_argument("--ops", default="Encrypt,Decrypt,GenerateDataKey,DescribeKey")
+    parser.add_argument("--serve-null", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_null:
+        return serve_null()
     clients = [int(c) for c in args.clients.split(",")]
     ops = args.ops.split(",")
     import logging
@@ -198,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("kmsauthz.server").setLevel(logging.WARNING)
 
     proc, url, startup = start_serve()
+    null_proc, null_url = start_null()
     print(f"kmsauthz serve: listening after {startup * 1000:.0f} ms ({url})")
     print(
         f"{'operation':<18}{'clients':>8}{'serve req/s':>14}{'null-backend req/s':>20}{'LocalKMS.call /s':>18}"
@@ -208,14 +231,16 @@ def main(argv: list[str] | None = None) -> int:
             direct = in_process_localkms(op, args.seconds)
             for n in clients:
                 served = drive(url, op, n, args.seconds, key_id, blob)
-                null = in_process_null(op, n, args.seconds)
+                null = drive(null_url, op, n, args.seconds, "k", b"x")
                 direct_text = f"{direct:,.0f}" if direct is not None else "-"
                 print(f"{op:<18}{n:>8}{served:>14,.0f}{null:>20,.0f}{direct_text:>18}", flush=True)
     finally:
         stop(proc)
-    print(
-        "(Encrypt/Decrypt of 4 KiB; boto3 clients are threads of one process; 2 cores shared with the server)"
-    )
+        stop(null_proc)
+    print("serve: `kmsauthz serve` (LocalKMS, authorization, :memory: store) in a child process;")
+    print("null-backend: the same endpoint over a backend that does nothing, in a child process;")
+    print("LocalKMS.call: the crypto core in process, no HTTP. Encrypt of 4 KiB. boto3 clients are threads")
+    print("of this process; clients and servers share the machine's cores.")
     return 0
 
 
