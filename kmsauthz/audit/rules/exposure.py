@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from kmsauthz.audit import knowledge
 from kmsauthz.audit.findings import Severity
-from kmsauthz.audit.rules._registry import IAM, KEY, Hit, rule
+from kmsauthz.audit.rules._registry import KEY, Hit, rule
 from kmsauthz.audit.rules._text import actions_text
 from kmsauthz.audit.rules.facts import (
     CRYPTO_ACTIONS,
@@ -16,6 +16,7 @@ from kmsauthz.audit.rules.facts import (
     account_of,
     is_account_principal,
 )
+from kmsauthz.model.policy import PolicyKind
 
 # Condition keys that tie a request to an account, an organization, a principal or a network
 # (KMS guide key-policy-overview.html: never `"Principal": "*"` without one; semantics §1.7).
@@ -183,9 +184,11 @@ def vpce_deny(facts: PolicyFacts) -> Iterator[Hit]:
 
 
 @rule("iam-crypto-on-any-key", Severity.WARNING,
-      "an IAM policy allows cryptographic operations on every KMS key, in every account", kinds=IAM)
+      "an IAM policy allows cryptographic operations on every KMS key, in every account",
+      kinds=frozenset({PolicyKind.IDENTITY}))
 def iam_crypto_any_key(facts: PolicyFacts) -> Iterator[Hit]:
-    """KMS guide iam-policies-best-practices.html: limit `Resource` to the keys the principal needs."""
+    """KMS guide iam-policies-best-practices.html: limit `Resource` to the keys the principal needs.
+    Permissions boundaries and session policies only cap access, so `*` there is usual."""
     for f in facts.statements:
         if not f.allow:
             continue
