@@ -221,8 +221,7 @@ _PAGINATED = {"list_keys": "Keys", "list_aliases": "Aliases", "list_grants": "Gr
 
 
 def _request_id(prefix: str, n: int) -> str:
-    h = f"{prefix}{n:024x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return f"{prefix}{n:012x}"  # prefix: random "xxxxxxxx-xxxx-xxxx-xxxx-", so a UUID-shaped id
 
 
 class Paginator:
@@ -251,7 +250,8 @@ class KMSClient:
         self._kms = kms
         self._ctx = ctx
         self._ids = itertools.count(1)
-        self._prefix = os.urandom(4).hex()
+        r = os.urandom(10).hex()
+        self._prefix = f"{r[:8]}-{r[8:12]}-{r[12:16]}-{r[16:20]}-"
 
     @property
     def principal(self) -> str:

@@ -115,7 +115,7 @@ class CallContext:
 class _Live:
     """A key as this process holds it: record, evaluator model, and decrypted material in use."""
 
-    __slots__ = ("aeads", "header", "model", "private", "rec", "secrets", "spec")
+    __slots__ = ("aeads", "current", "model", "private", "rec", "secrets", "spec")
 
     def __init__(self, rec: KeyRecord, model: Key) -> None:
         self.rec = rec
@@ -124,7 +124,8 @@ class _Live:
         self.aeads: dict[bytes, AESGCM] = {}
         self.secrets: dict[str, SecretBytes] = {}
         self.private: Any = None
-        self.header: bytes | None = None
+        # (material, its id as bytes, blob header): what Encrypt needs, computed on first use
+        self.current: tuple[Material, bytes, bytes] | None = None
 
     def wipe(self) -> None:
         for s in self.secrets.values():
@@ -132,7 +133,7 @@ class _Live:
         self.secrets.clear()
         self.aeads.clear()
         self.private = None
-        self.header = None
+        self.current = None
 
     def __repr__(self) -> str:
         return f"_Live({self.rec.arn!r})"
@@ -570,12 +571,14 @@ class KMSService(GrantOperations):
         return m
 
     def _seal(self, live: _Live, plaintext: bytes | bytearray | memoryview, ec: Mapping[str, str] | None) -> tuple[bytes, str]:
-        m = self._current(live)
-        mid = bytes.fromhex(m.id)
-        header = live.header
-        if header is None or header[-crypto.MATERIAL_ID_BYTES:] != mid:
-            header = live.header = crypto.blob_header(live.rec.arn, mid)
-        return crypto.seal(self._aead(live, mid), header, plaintext, ec), m.id
+        cur = live.current
+        if cur is None:
+            m = self._current(live)
+            mid = bytes.fromhex(m.id)
+            cur = live.current = (m, mid, crypto.blob_header(live.rec.arn, mid))
+        m, mid, header = cur
+        aead = live.aeads.get(mid) or self._aead(live, mid)
+        return crypto.seal(aead, header, plaintext, ec), m.id
 
     def _private(self, live: _Live) -> Any:
         if live.private is None:
