@@ -113,16 +113,26 @@ class LocalKMS(KMSService):
                 if k.state in (key_states.PENDING_DELETION,):
                     rec.deletion_date = now + 30 * 86400
                     rec.pending_window_days = 30
-                material = None
-                if k.origin == "AWS_KMS" or k.state != key_states.PENDING_IMPORT:
-                    material = crypto.generate_material(spec)
-                    rec.materials.append(Material(id=crypto.new_material_id().hex(), created=now,
+                copies: dict[str, bytes] = {}
+                sibling = self._sibling(db, k) if k.multi_region else None
+                if sibling is not None:
+                    # a multi-Region key has one key material in every Region: copy it
+                    rec.materials = [Material(**vars(m)) for m in sibling.materials]
+                    rec.expiration_model = sibling.expiration_model
+                    for m in sibling.materials:
+                        secret = self.store.get_material(sibling.arn, m.id)
+                        if secret is not None:
+                            copies[m.id] = bytes(secret)
+                elif k.origin == "AWS_KMS" or k.state != key_states.PENDING_IMPORT:
+                    mid = crypto.new_material_id().hex()
+                    copies[mid] = crypto.generate_material(spec)
+                    rec.materials.append(Material(id=mid, created=now,
                                                   import_state="IMPORTED" if k.origin == "EXTERNAL" else None))
                     if k.origin == "EXTERNAL":
                         rec.expiration_model = "KEY_MATERIAL_DOES_NOT_EXPIRE"
                 self.store.put_key(db, rec)
-                if material is not None:
-                    self.store.put_material(db, rec.arn, rec.materials[0].id, material)
+                for mid, secret in copies.items():
+                    self.store.put_material(db, rec.arn, mid, secret)
                 for alias in k.aliases:
                     if self.store.get_alias(db, k.account, k.region, alias) is None:
                         self.store.put_alias(db, AliasRecord(alias, k.account, k.region, k.id, now, now))
@@ -144,6 +154,13 @@ class LocalKMS(KMSService):
             tx(db)
         with self.store.reading() as db:
             self.store.last_seq, _ = self.store.changes_since(db, 0)
+
+    def _sibling(self, db: Any, k: Any) -> KeyRecord | None:
+        """Another Region's copy of multi-Region key ``k`` already in the store, if any."""
+        for rec in self.store.all_keys(db):
+            if rec.key_id == k.id and rec.account == k.account and rec.region != k.region:
+                return rec
+        return None
 
     # -- the API ---------------------------------------------------------------------------
 

@@ -194,3 +194,18 @@ def test_multi_region_replica(kms, alice) -> None:
     alice.rotate_key_on_demand(KeyId=primary["KeyId"])
     new_blob = alice.encrypt(KeyId=primary["KeyId"], Plaintext=b"rotated")["CiphertextBlob"]
     assert eu.decrypt(CiphertextBlob=new_blob)["Plaintext"] == b"rotated"
+
+
+def test_world_multi_region_copies_share_key_material(clock) -> None:
+    from kmsauthz.kms import LocalKMS
+    from kmsauthz.scenario import load_scenario
+
+    path = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "scenarios" / "80-regional-scoping.yaml"
+    if not path.exists():
+        pytest.skip("shared/scenarios is not beside the project")
+    world = load_scenario(path).world
+    admin = "arn:aws:iam::111122223333:root"
+    with LocalKMS(world, clock=clock) as kms:
+        east, west = kms.client(admin, "us-east-1"), kms.client(admin, "us-west-2")
+        blob = east.encrypt(KeyId="mrk-1234abcd12ab34cd56ef1234567890ab", Plaintext=b"both")["CiphertextBlob"]
+        assert west.decrypt(CiphertextBlob=blob)["Plaintext"] == b"both"
