@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import difflib
-import ipaddress
-import re
 from collections.abc import Iterator
 from functools import cache, lru_cache
 
@@ -16,6 +12,7 @@ from kmsauthz.audit.findings import Severity
 from kmsauthz.audit.rules._registry import KEY, KEY_AND_IAM, Hit, rule
 from kmsauthz.audit.rules._text import actions_text
 from kmsauthz.audit.rules.facts import PolicyFacts, StatementFacts, account_of
+from kmsauthz.evaluate import conditions
 from kmsauthz.model.policy import ConditionClause
 from kmsauthz.model.spans import Span
 
@@ -255,58 +252,23 @@ def operator_type_mismatch(facts: PolicyFacts) -> Iterator[Hit]:
                 )
 
 
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_DATE = re.compile(
-    r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$|^\d+$"
-)
-
-
-def _bad_value(op_type: str, value: object) -> bool:
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    if "${" in text:
-        return False
-    if op_type == "Numeric":
-        return isinstance(value, bool) or not _NUMBER.match(text)
-    if op_type == "Date":
-        return not _DATE.match(text)
-    if op_type == "Bool":
-        return text.lower() not in ("true", "false")
-    if op_type == "IpAddress":
-        try:
-            ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            return True
-        return False
-    if op_type == "Binary":
-        try:
-            base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            return True
-        return False
-    if op_type == "Null":
-        return text.lower() not in ("true", "false")
-    return False
-
-
 @rule("invalid-condition-value", Severity.ERROR, "a condition value that its operator cannot read",
       kinds=KEY_AND_IAM)
 def invalid_condition_value(facts: PolicyFacts) -> Iterator[Hit]:
+    """The operator table compiles every value (numbers, dates, CIDRs, base64, policy variables) the
+    way the evaluator does; whatever it cannot read fails closed at evaluation, so it is reported here."""
+    variables = facts.policy.supports_variables
     for f in facts.statements:
-        for c in f.clauses:
-            op_type = knowledge.operator_type(c.base) if c.base != "Null" else "Null"
-            if op_type is None:
-                continue
-            bad = [v for v in c.values if _bad_value(op_type, v)]
-            if bad:
-                yield Hit(
-                    f"`{c.operator}` on `{c.key}` cannot read {', '.join(f'`{v}`' for v in bad)} as "
-                    f"{'a ' + op_type.lower() if op_type != 'IpAddress' else 'an IP address or CIDR'} value",
-                    statement=f.index,
-                    span=c.span or f.span,
-                )
-            elif op_type == "Bool" and len({str(v).lower() for v in c.values}) > 1:
-                yield Hit(f"`{c.operator}` on `{c.key}` lists both true and false: it always matches "
-                          "a present key", statement=f.index, span=c.span or f.span)
+        if not f.clauses:
+            continue
+        compiled = conditions.compile_condition(f.statement.condition, variables=variables)
+        for c, cc in zip(f.clauses, compiled.clauses, strict=False):
+            if cc.error is not None and knowledge.operator(c.operator) is not None:
+                message = cc.error if f"`{c.operator}`" in cc.error else f"`{c.operator}` on `{c.key}`: {cc.error}"
+                yield Hit(message, statement=f.index, span=c.span or f.span)
+            elif knowledge.operator_type(c.base) == "Bool" and len({str(v).lower() for v in c.values}) > 1:
+                yield Hit(f"`{c.operator}` on `{c.key}` lists both true and false: it matches every request "
+                          "that has the key", statement=f.index, span=c.span or f.span)
 
 
 @rule("missing-qualifier", Severity.ERROR,
