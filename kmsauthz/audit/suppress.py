@@ -17,7 +17,8 @@ Two places, both documented in docs/audit.md:
       ignore:
         - rule: cross-account-access
           file: policies/shared-key.json   # relative to the sidecar; glob patterns allowed
-          sid: PartnerDecrypt              # or `statement: 2` (0-based); `origin:` narrows templates
+          sid: PartnerDecrypt              # or `statement: 2` (0-based), or `policy: true`;
+                                           # `origin:` narrows to one template resource
           reason: partner 444455556666 decrypts exports (SEC-123)
 
 A suppression without a reason, or naming a rule that does not exist, is itself a finding
@@ -125,15 +126,17 @@ class Suppressor:
                 continue
             sid = item.get("sid")
             statement = item.get("statement")
-            if sid is None and statement is None:
-                self._problem(shown, 1, f"{where}: name the statement with `sid` or `statement`")
+            policy_level = item.get("policy") is True
+            if sid is None and statement is None and not policy_level:
+                self._problem(shown, 1, f"{where}: name the statement with `sid` or `statement` "
+                                        "(or `policy: true` for findings about the whole policy)")
                 continue
             if statement is not None and (not isinstance(statement, int) or isinstance(statement, bool)):
                 self._problem(shown, 1, f"{where}: `statement` must be a 0-based index")
                 continue
             out.append(_Rule(rules, reason, "external", where, str(item.get("file") or "*"), path.parent,
                              None if sid is None else str(sid), statement,
-                             None if item.get("origin") is None else str(item.get("origin"))))
+                             None if item.get("origin") is None else str(item.get("origin")), policy_level))
         return out
 
     def read_comments(self, file: str, text: str, targets: Sequence[AuditTarget]) -> None:
@@ -197,6 +200,8 @@ class Suppressor:
                 if rule.file_glob and not fnmatch.fnmatchcase(rel, rule.file_glob):
                     continue
                 if rule.origin is not None and rule.origin != finding.origin:
+                    continue
+                if rule.policy_level and finding.statement is not None:
                     continue
                 if rule.sid is not None and rule.sid != finding.sid:
                     continue

@@ -112,3 +112,47 @@ def test_sidecar_entry_without_reason_or_statement_is_an_error(tmp_path: Path) -
     report = audit_paths([tmp_path])
     rules = sorted(f.rule for f in report.active)
     assert rules == ["invalid-suppression", "invalid-suppression", "public-access"]
+
+
+def test_yaml_comment_in_a_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "world.yaml"
+    path.write_text(
+        "keys:\n  - id: 1234abcd-12ab-34cd-56ef-1234567890ab\n    account: '111122223333'\n    policy:\n"
+        "      Version: '2012-10-17'\n      Statement:\n"
+        "        - Sid: Root\n          Effect: Allow\n"
+        "          Principal: {AWS: 'arn:aws:iam::111122223333:root'}\n          Action: kms:*\n"
+        "          Resource: '*'\n"
+        "        # kmsauthz-audit: ignore cross-account-access partner reads exports (SEC-9)\n"
+        "        - Sid: Partner\n          Effect: Allow\n"
+        "          Principal: {AWS: 'arn:aws:iam::444455556666:root'}\n          Action: kms:Decrypt\n"
+        "          Resource: '*'\n"
+        "cases: []\n")
+    report = audit_paths([path])
+    assert report.active == []
+    assert [(f.rule, f.sid) for f in report.suppressed] == [("cross-account-access", "Partner")]
+
+
+def test_sidecar_origin_narrows_to_one_template_resource(tmp_path: Path) -> None:
+    import json as _json
+
+    open_policy = {"Version": "2012-10-17", "Statement": [PUBLIC]}
+    template = {"Resources": {name: {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": open_policy}}
+                              for name in ("KeyA", "KeyB")}}
+    (tmp_path / "stack.json").write_text(_json.dumps(template, indent=2))
+    (tmp_path / ".kmsauthz-audit.yaml").write_text(
+        "ignore:\n  - rules: [public-access, key-unmanageable]\n    file: stack.json\n    statement: 0\n"
+        "    origin: AWS::KMS::Key KeyA\n    reason: test stack\n")
+    report = audit_paths([tmp_path])
+    assert {f.origin for f in report.active if f.rule == "public-access"} == {"AWS::KMS::Key KeyB"}
+    assert {f.origin for f in report.suppressed} == {"AWS::KMS::Key KeyA"}
+    assert {f.origin for f in report.active if f.rule == "key-unmanageable"} == {"AWS::KMS::Key KeyA",
+                                                                                 "AWS::KMS::Key KeyB"}
+
+
+def test_sidecar_policy_level_entry(tmp_path: Path) -> None:
+    (tmp_path / "key.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [PUBLIC]}))
+    (tmp_path / ".kmsauthz-audit.yaml").write_text(
+        "ignore:\n  - rule: key-unmanageable\n    policy: true\n    reason: throwaway test key\n")
+    report = audit_paths([tmp_path])
+    assert [f.rule for f in report.active] == ["public-access"]
+    assert [f.rule for f in report.suppressed] == ["key-unmanageable"]
