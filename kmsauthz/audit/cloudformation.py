@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -364,7 +364,7 @@ def names_kms_actions(document: Any) -> bool:
     return False
 
 
-def locate_for(file: str, spans: dict[str, tuple[int, int]]):  # type: ignore[no-untyped-def]
+def locate_for(file: str, spans: dict[str, tuple[int, int]]) -> Callable[[str], Span | None]:
     def locate(pointer: str) -> Span | None:
         probe = pointer
         while True:

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kmsauthz.audit import cloudformation, terraform
 from kmsauthz.audit.findings import Finding, Severity
@@ -100,15 +101,16 @@ def _problem_finding(p: Problem, file: str, *, rule: str, base_pointer: str, ori
     message = p.message
     for placeholder, written in display.items():
         message = message.replace(placeholder, written)
-    from_span = span is not None and span.line and not line
+    located = span if span is not None and span.line and not line else None
     return Finding(
         rule=rule,
         severity=Severity.ERROR,
         title=title,
         message=message,
-        file=(span.source if from_span and span.source and not span.source.startswith("<") else file),  # type: ignore[union-attr]
-        line=span.line if from_span else line,  # type: ignore[union-attr]
-        column=span.column if from_span else column,  # type: ignore[union-attr]
+        file=(located.source if located is not None and located.source and not located.source.startswith("<")
+              else file),
+        line=located.line if located is not None else line,
+        column=located.column if located is not None else column,
         pointer=base_pointer + (span.pointer if span is not None else ""),
         origin=origin,
         help=p.help,
@@ -218,7 +220,7 @@ def _template(shown: str, text: str, root: Node, account: str | None) -> FileRes
     return result
 
 
-def _plan_file(shown: str, text: str, data: dict, account: str | None) -> FileResult:  # type: ignore[type-arg]
+def _plan_file(shown: str, text: str, data: dict[str, Any], account: str | None) -> FileResult:
     result = FileResult(shown, "terraform", text)
     scan = terraform.scan_plan(data, text)
     result.unresolved.extend(scan.unknown)

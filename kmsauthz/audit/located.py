@@ -97,7 +97,8 @@ def _from_yaml(node: yaml.Node, depth: int = 0) -> Node:
         out = Node("seq", tag=tag, line=line, column=column)
         out.elements = [_from_yaml(v, depth + 1) for v in node.value]
         return out
-    return Node("scalar", value=_scalar(node), tag=tag, line=line, column=column)  # type: ignore[arg-type]
+    assert isinstance(node, yaml.ScalarNode)
+    return Node("scalar", value=_scalar(node), tag=tag, line=line, column=column)
 
 
 def parse_yaml(text: str) -> Node:

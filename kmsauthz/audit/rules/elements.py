@@ -8,9 +8,10 @@ from kmsauthz.audit.findings import Severity
 from kmsauthz.audit.rules._registry import KEY, KEY_AND_IAM, Hit, rule
 from kmsauthz.audit.rules._text import actions_text
 from kmsauthz.audit.rules.facts import PolicyFacts
+from kmsauthz.model.spans import Span
 
 
-def _variable_places(facts: PolicyFacts) -> Iterator[tuple[int, str, object]]:
+def _variable_places(facts: PolicyFacts) -> Iterator[tuple[int, str, Span | None]]:
     for f in facts.statements:
         st = f.statement
         for vl in (st.resource, st.not_resource):
@@ -37,7 +38,7 @@ def variables_unsupported_version(facts: PolicyFacts) -> Iterator[Hit]:
             f"`{value}` is compared literally: policy variables need `\"Version\": \"2012-10-17\"`"
             + (f" (this policy has `{version}`)" if version else " (this policy has no Version)"),
             statement=index,
-            span=span,  # type: ignore[arg-type]
+            span=span,
         )
 
 

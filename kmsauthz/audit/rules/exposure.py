@@ -100,8 +100,8 @@ def cross_account_access(facts: PolicyFacts) -> Iterator[Hit]:
         via: dict[str, list[str]] = {}
         for p in f.aws_principals:
             acct = account_of(p)
-            if facts.is_external(acct):
-                via.setdefault(acct, []).append(p)  # type: ignore[arg-type]
+            if acct is not None and facts.is_external(acct):
+                via.setdefault(acct, []).append(p)
         if f.public:
             for acct in _condition_accounts(f):
                 if facts.is_external(acct):

@@ -7,7 +7,7 @@ from functools import cached_property, lru_cache
 
 from kmsauthz.audit import knowledge
 from kmsauthz.audit.target import AuditTarget
-from kmsauthz.model.policy import ConditionClause, Principal, Statement
+from kmsauthz.model.policy import ConditionClause, Policy, Principal, Statement
 from kmsauthz.model.spans import Span, pointer_join
 
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -128,7 +128,7 @@ class PolicyFacts:
             self.statements.append(StatementFacts(i, st, pointer))
 
     @property
-    def policy(self):  # type: ignore[no-untyped-def]
+    def policy(self) -> Policy:
         return self.target.policy
 
     @cached_property

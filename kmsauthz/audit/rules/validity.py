@@ -105,7 +105,7 @@ def cross_account_impossible(facts: PolicyFacts) -> Iterator[Hit]:
     for f in facts.statements:
         if not f.allow or f.statement.not_action is not None:
             continue
-        external = sorted({a for a in map(account_of, f.aws_principals) if facts.is_external(a)})  # type: ignore[arg-type]
+        external = sorted({a for a in map(account_of, f.aws_principals) if a is not None and facts.is_external(a)})
         if not external:
             continue
         for i, p in enumerate(f.action_patterns):
