@@ -112,7 +112,7 @@ def test_import_key_material(clock, alice, algorithm) -> None:
         alice.decrypt(CiphertextBlob=blob)
     assert code_of(exc) == "KMSInvalidStateException"
     assert alice.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingImport"
-    params = alice.get_parameters_for_import(KeyId=key["KeyId"], WrappingAlgorithm=algorithm, WrappingKeySpec="RSA_3072")
+    params = alice.get_parameters_for_import(KeyId=key["KeyId"], WrappingAlgorithm=algorithm, WrappingKeySpec="RSA_2048")
     with pytest.raises(KMSError) as exc:  # different material
         alice.import_key_material(KeyId=key["KeyId"], ImportToken=params["ImportToken"],
                                   EncryptedKeyMaterial=_wrap(params["PublicKey"], os.urandom(32), algorithm),
@@ -164,7 +164,7 @@ def test_import_asymmetric_material(alice) -> None:
     der = priv.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
     p = alice.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSA_AES_KEY_WRAP_SHA_256",
-                                        WrappingKeySpec="RSA_4096")
+                                        WrappingKeySpec="RSA_2048")
     alice.import_key_material(KeyId=key, ImportToken=p["ImportToken"],
                               EncryptedKeyMaterial=_wrap(p["PublicKey"], der, "RSA_AES_KEY_WRAP_SHA_256"),
                               ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
