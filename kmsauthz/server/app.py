@@ -187,6 +187,8 @@ class Endpoint:
             if isinstance(exc, AuthError) and exc.access_key_id:
                 entry.access_key = exc.access_key_id
             response = self._error(entry, exc.code, exc.message, getattr(exc, "http_status", None))
+        except Exception as exc:  # a bug here or below: fail closed, say where, never what
+            response = self._internal(entry, exc)
         else:
             response = result
         response.headers.append(("x-amzn-RequestId", request_id))
@@ -201,6 +203,13 @@ class Endpoint:
         return Response(
             status, error_body(code, message), [("Content-Type", CONTENT_TYPE), ("x-amzn-ErrorType", code)]
         )
+
+    def _internal(self, entry: _Entry, exc: BaseException) -> Response:
+        # Log where, never the message: it may quote a parameter (a plaintext, say).
+        frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
+        self.log.error("internal error in %s: %s at %s", entry.operation, type(exc).__name__, where)
+        return self._error(entry, "KMSInternalException", "An internal error occurred", 500)
 
     def _handle(
         self,
@@ -318,11 +327,7 @@ class Endpoint:
     def _backend_error(self, entry: _Entry, exc: Exception) -> Response:
         code, message = getattr(exc, "code", None), getattr(exc, "message", None)
         if not isinstance(code, str) or not isinstance(message, str):
-            # A bug below us. Log where, never the message (it may quote a parameter).
-            frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-            where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
-            self.log.error("internal error in %s: %s at %s", entry.operation, type(exc).__name__, where)
-            return self._error(entry, "KMSInternalException", "An internal error occurred", 500)
+            return self._internal(entry, exc)
         if code == "AccessDeniedException":
             decision = getattr(exc, "decision", None)
             effect = getattr(decision, "effect", None)

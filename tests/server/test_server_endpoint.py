@@ -454,3 +454,16 @@ def test_ipv6_loopback(fake, credentials) -> None:
         assert running.url.startswith("http://[::1]:")
         assert kms_client(running.url).list_keys()["Keys"]
     assert fake.calls[-1][2]["source_ip"] == "::1"
+
+
+def test_a_result_that_cannot_be_encoded_is_an_internal_error(serve, credentials, caplog) -> None:
+    class Broken:
+        def call(self, operation_name, params, **context):
+            return {"KeyId": object()}  # not JSON
+
+    server = serve(Broken(), credentials)
+    with pytest.raises(ClientError) as caught:
+        kms_client(server.url).encrypt(KeyId="k", Plaintext=b"x")
+    assert _code(caught) == "KMSInternalException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert "internal error in Encrypt: TypeError at " in caplog.text
