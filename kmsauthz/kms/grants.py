@@ -19,7 +19,6 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from kmsauthz import catalog
 from kmsauthz.kms import key_states
 from kmsauthz.kms.errors import (
     InvalidGrantIdException,
@@ -244,5 +243,4 @@ class GrantOperations:
         return {}
 
 
-GRANT_OPERATION_NAMES = frozenset(op[4:] for op in catalog.GRANT_OPERATIONS)
 __all__ = ["GRANT_OPS_BY_KIND", "GrantOperations", "check_grant_tokens", "make_token", "parse_token"]

@@ -181,3 +181,12 @@ def test_grant_on_disabled_key(alice) -> None:
     with pytest.raises(KMSError) as exc:
         alice.create_grant(KeyId=SEED_KEY, GranteePrincipal=BOB, Operations=["Decrypt"])
     assert code_of(exc) == "DisabledException"
+
+
+def test_grant_operations_by_key_type_are_the_catalogs() -> None:
+    from kmsauthz import catalog
+    from kmsauthz.kms.grants import GRANT_OPS_BY_KIND
+
+    every = {a.removeprefix("kms:") for a in catalog.GRANT_OPERATIONS}
+    assert set().union(*GRANT_OPS_BY_KIND.values()) == every
+    assert {"CreateGrant", "RetireGrant", "DescribeKey"} <= set.intersection(*map(set, GRANT_OPS_BY_KIND.values()))
