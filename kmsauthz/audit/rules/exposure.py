@@ -216,3 +216,37 @@ def _any_account_key(value: str) -> bool:
     parts = value.split(":", 5)
     return len(parts) == 6 and parts[2].lower() == "kms" and parts[4] in ("*", "")
 
+
+
+# Keys that tie a service principal's request to your resource or account (confused-deputy
+# protection, IAM confused-deputy.html); KMS services also put the resource in the encryption context
+# (`kms:EncryptionContext:aws:logs:arn`, `...aws:cloudtrail:arn`), which the KMS guide uses instead.
+SOURCE_KEYS = frozenset({"aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid", "aws:sourceorgpaths"})
+
+
+@rule("service-principal-unbounded", Severity.SECURITY,
+      "an AWS service principal is allowed without a condition on the resource it acts for", kinds=KEY)
+def service_principal_unbounded(facts: PolicyFacts) -> Iterator[Hit]:
+    """IAM Access Analyzer "Restrict access to service principal": without `aws:SourceArn`,
+    `aws:SourceAccount` or an encryption-context condition, the service may use the key on behalf of
+    any customer's resource (the confused deputy problem)."""
+    for f in facts.statements:
+        if not f.allow or not f.service_principals or f.aws_principals or not f.actions:
+            continue
+        if not f.actions & (CRYPTO_ACTIONS | {"kms:CreateGrant"}):
+            continue
+        bounded = any(
+            (c.key.lower() in SOURCE_KEYS or c.key.lower().startswith("kms:encryptioncontext:"))
+            and not c.if_exists and c.qualifier != "ForAllValues" and not knowledge.operator_negated(c.base)
+            for c in f.clauses
+        )
+        if not bounded:
+            services = ", ".join(f"`{s}`" for s in f.service_principals)
+            yield Hit(
+                f"{services} may use this key for any resource, including other customers': no condition on "
+                "`aws:SourceArn`, `aws:SourceAccount` or the encryption context names yours",
+                statement=f.index,
+                span=f.principal.span if f.principal is not None else f.span,
+                help="add `StringEquals aws:SourceAccount` (or `ArnLike aws:SourceArn`) with your account or "
+                     "resource, or the service's encryption-context key",
+            )
