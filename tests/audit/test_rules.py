@@ -242,3 +242,8 @@ class TestIdentityPolicies:
         doc = {"Version": "2012-10-17", "Statement": [
             st(None, condition={"StringEquals": {"aws:ResourceAccount": "111122223333"}})]}
         assert "iam-crypto-on-any-key" not in rules(doc)
+
+
+def test_retire_grant_in_a_key_policy_is_ineffective_with_its_own_reason() -> None:
+    [f] = [f for f in audit(key_policy(st(ROLE, "kms:RetireGrant"))) if f.rule == "key-policy-cannot-control"]
+    assert "not effective in a key policy" in f.message and "IAM policy" not in f.message

@@ -86,12 +86,20 @@ def key_policy_cannot_control(facts: PolicyFacts) -> Iterator[Hit]:
             ineffective = expanded - knowledge.key_policy_subset(expanded)
             explicit = "*" not in p and "?" not in p
             if ineffective and (explicit or ineffective == expanded):
+                iam_only = ineffective - {"kms:RetireGrant"}
+                why = []
+                if iam_only:
+                    why.append(f"{actions_text(iam_only)} can only be allowed in an IAM policy")
+                if "kms:RetireGrant" in ineffective:
+                    # grant-manage.html: "The kms:RetireGrant permission is not effective in a key policy"
+                    why.append("kms:RetireGrant is not effective in a key policy (the grant names who may "
+                               "retire it)")
                 yield Hit(
-                    f"`{p}` in a key policy has no effect: {actions_text(ineffective)} "
-                    "can only be allowed in an IAM policy",
+                    f"`{p}` in a key policy has no effect: " + "; ".join(why),
                     statement=f.index,
                     span=_value_span(f, i),
-                    help="move the permission to an IAM policy of the principal",
+                    help="move the permission to an IAM policy of the principal" if iam_only
+                    else "name the retiring principal in the grant instead",
                 )
 
 
