@@ -221,3 +221,11 @@ def test_invalid_utf8_policy_is_reported_by_the_syntax_layer(tmp_path: Path) -> 
     report = audit_paths([path])
     assert [f.rule for f in report.active] == ["invalid-policy"]
     assert "utf-8" in report.active[0].message.lower()
+
+
+def test_kmsp_syntax_error_is_one_line_finding_at_its_place(tmp_path: Path) -> None:
+    path = tmp_path / "bad.kmsp"
+    path.write_text('version "2012-10-17"\nallow "x" {\n  principal *\n  action kms:Decrypt\n  resourc *\n}\n')
+    [f] = audit_paths([path]).active
+    assert (f.rule, f.line, f.column) == ("invalid-policy", 5, 3)
+    assert "\n" not in f.message and "`resourc`" in f.message
