@@ -426,9 +426,6 @@ class KMSService(GrantOperations):
             self.store.last_seq = max(self.store.last_seq, seq)
         return result
 
-    def _save(self, db: Any, rec: KeyRecord) -> None:
-        self.store.put_key(db, rec)
-
     # -- time ----------------------------------------------------------------------------
 
     def _now(self) -> float:
@@ -446,11 +443,6 @@ class KMSService(GrantOperations):
             world = getattr(self.authorizer, "world", None)
             if isinstance(world, World):
                 world.now = to_datetime(sec)
-
-    def _time_context(self) -> dict[str, Any]:
-        t = int(self.clock.time())
-        d = to_datetime(t)
-        return {"aws:CurrentTime": d.strftime("%Y-%m-%dT%H:%M:%SZ"), "aws:EpochTime": str(t)}
 
     def _due(self, live: _Live) -> None:
         """Lazy timers: end of a deletion window, expiry of imported material, automatic rotation."""
@@ -680,15 +672,14 @@ class KMSService(GrantOperations):
         scratch = self._scratch_authorizer(model)
         req = Request(principal=ctx.principal, action="kms:PutKeyPolicy", key=candidate.arn,
                       region=candidate.region, session_policy=ctx.session_policy,
-                      vpc_endpoint=ctx.vpc_endpoint, source_ip=ctx.source_ip, via_service=ctx.via_service,
-                      context=self._time_context())
+                      vpc_endpoint=ctx.vpc_endpoint, source_ip=ctx.source_ip, via_service=ctx.via_service)
         d = scratch.decide(req)
         if not d.allowed:
             raise MalformedPolicyDocumentException(
                 "the new key policy will not allow you to update the key policy in the future")
 
     def _scratch_authorizer(self, key: Key) -> AuthorizerLike:
-        world = self.world.model_copy(update={"keys": [key]})
+        world = self.world.model_copy(update={"keys": [key], "now": to_datetime(int(self.clock.time()))})
         if self._authorizer_factory is None:
             from kmsauthz.evaluate import Authorizer
             return Authorizer(world)
@@ -753,7 +744,7 @@ class KMSService(GrantOperations):
             rec.expiration_model = None
 
         def tx(db: Any) -> None:
-            self._save(db, rec)
+            self.store.put_key(db, rec)
             if secret is not None:
                 self.store.put_material(db, rec.arn, rec.materials[0].id, secret)
         self._write(tx)
@@ -789,10 +780,8 @@ class KMSService(GrantOperations):
             rec = self.store.get_key(db, arn)
             assert rec is not None
             if rec.state != state:
-                rec.state = state
-                if state == key_states.ENABLED and rec.rotation_enabled and rec.next_rotation is not None:
-                    pass  # an overdue rotation happens on the next use (lazy timer)
-                self._save(db, rec)
+                rec.state = state  # an overdue rotation happens on the next use (lazy timer)
+                self.store.put_key(db, rec)
         self._write(tx)
         return {}
 
@@ -826,7 +815,7 @@ class KMSService(GrantOperations):
             else:
                 rec.state = key_states.PENDING_DELETION
                 rec.deletion_date = now + days * DAY
-            self._save(db, rec)
+            self.store.put_key(db, rec)
             holder["rec"] = rec
         self._write(tx)
         rec = holder["rec"]
@@ -846,7 +835,7 @@ class KMSService(GrantOperations):
             rec.deletion_date = None
             rec.pending_window_days = None
             rec.state_before_deletion = None
-            self._save(db, rec)
+            self.store.put_key(db, rec)
         self._write(tx)
         return {"KeyId": arn}
 
@@ -866,7 +855,7 @@ class KMSService(GrantOperations):
                 if not others:
                     primary.state = key_states.PENDING_DELETION
                     primary.deletion_date = self._now() + (primary.pending_window_days or 30) * DAY
-                    self._save(db, primary)
+                    self.store.put_key(db, primary)
 
     def _op_UpdateKeyDescription(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         live = self._use(ctx, "UpdateKeyDescription", p)
@@ -878,7 +867,7 @@ class KMSService(GrantOperations):
             if rec is None:
                 raise NotFoundException(f"Key '{arn}' does not exist")
             change(rec)
-            self._save(db, rec)
+            self.store.put_key(db, rec)
         self._write(tx)
         return {}
 
@@ -1001,7 +990,7 @@ class KMSService(GrantOperations):
             r.import_params = None
             if r.state == key_states.PENDING_IMPORT:
                 r.state = key_states.ENABLED
-            self._save(db, r)
+            self.store.put_key(db, r)
             self.store.put_material(db, arn, fp, material)
         self._write(tx)
         return {"KeyId": arn, "KeyMaterialId": fp}
@@ -1016,7 +1005,7 @@ class KMSService(GrantOperations):
         if rec.state not in (key_states.PENDING_DELETION, key_states.PENDING_REPLICA_DELETION):
             rec.state = key_states.PENDING_IMPORT
         rec.valid_to = None
-        self._save(db, rec)
+        self.store.put_key(db, rec)
 
     def _op_DeleteImportedKeyMaterial(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         live = self._use(ctx, "DeleteImportedKeyMaterial", p)
@@ -1060,7 +1049,7 @@ class KMSService(GrantOperations):
         secrets = {m.id: bytes(self._secret(live, m.id)) for m in rec.materials}
 
         def tx(db: Any) -> None:
-            self._save(db, rec)
+            self.store.put_key(db, rec)
             for mid, s in secrets.items():
                 self.store.put_material(db, arn, mid, s)
         self._write(tx)
@@ -1420,7 +1409,7 @@ class KMSService(GrantOperations):
 
     # ======================================================================== rotation
 
-    def _rotatable(self, live: _Live, *, on_demand: bool = False) -> None:
+    def _rotatable(self, live: _Live) -> None:
         rec = live.rec
         if live.spec.kind != "symmetric":
             raise UnsupportedOperationException(f"only symmetric encryption keys rotate: `{rec.arn}` is `{rec.key_spec}`")
@@ -1461,7 +1450,7 @@ class KMSService(GrantOperations):
                     change(r)
                     if r.multi_region_type == "REPLICA":
                         r.next_rotation = None  # replicas follow the primary
-                    self._save(db, r)
+                    self.store.put_key(db, r)
         self._write(tx)
         return {}
 
@@ -1494,7 +1483,7 @@ class KMSService(GrantOperations):
 
     def _op_RotateKeyOnDemand(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         live = self._use(ctx, "RotateKeyOnDemand", p)
-        self._rotatable(live, on_demand=True)
+        self._rotatable(live)
         rec = live.rec
         if rec.on_demand_count >= MAX_ON_DEMAND_ROTATIONS:
             raise LimitExceededException(f"a key can be rotated on demand at most {MAX_ON_DEMAND_ROTATIONS} times")
@@ -1526,7 +1515,7 @@ class KMSService(GrantOperations):
                 else:
                     rec.on_demand_count += 1
                     rec.on_demand_started = now
-            self._save(db, r)
+            self.store.put_key(db, r)
             self.store.put_material(db, r.arn, mid, secret)
 
     def _op_ListKeyRotations(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
