@@ -98,7 +98,7 @@ def _problem_finding(p: Problem, file: str, *, rule: str, base_pointer: str, ori
     for needle, specific, specific_title in _SPECIFIC:
         if rule == "invalid-policy" and needle in p.message:
             rule, title = specific, specific_title
-    message = p.message
+    message = p.message.split("\n", 1)[0]  # the syntax layer appends its own source snippet; ours follows
     for placeholder, written in display.items():
         message = message.replace(placeholder, written)
     located = span if span is not None and span.line and not line else None
