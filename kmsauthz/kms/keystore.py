@@ -242,10 +242,12 @@ class Keystore:
         db = self._db
         try:
             db.execute("PRAGMA busy_timeout = 30000")
-            has_meta = db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() is not None
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
             raise KeystoreError(f"`{self.path}` is not a kmsauthz keystore: {exc}") from None
+        has_meta = "meta" in tables
+        if tables and not has_meta:
+            raise KeystoreError(f"`{self.path}` is an SQLite database of something else, not a kmsauthz keystore")
         if has_meta:
             row = db.execute("SELECT value FROM meta WHERE name='root_check'").fetchone()
             if row is None:

@@ -229,3 +229,21 @@ def test_sigkill_at_random_points_never_corrupts_the_store(tmp_path: Path, root_
             _check(store, log)
     assert kills >= 10
     assert _check(store, log) > 0
+
+
+def test_a_file_that_is_not_a_keystore_is_refused_untouched(tmp_path: Path, root_key_env: bytes) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(os.urandom(4096))
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    for path in (junk, other):
+        before = path.read_bytes()
+        with pytest.raises(KeystoreError) as exc:
+            _open(path)
+        assert "not a kmsauthz keystore" in str(exc.value)
+        assert path.read_bytes() == before
+    with pytest.raises(KeystoreError):
+        _open(tmp_path / "no" / "such" / "dir" / "k.db")
