@@ -34,6 +34,8 @@ from kmsauthz.kms import crypto
 ROOT_KEY_ENV = "KMSAUTHZ_ROOT_KEY"
 ROOT_KEY_FILE_ENV = "KMSAUTHZ_ROOT_KEY_FILE"
 SCHEMA_VERSION = 1
+CHANGE_LOG_KEEP = 10_000
+CHANGE_LOG_PRUNE_EVERY = 1000
 _CHECK_AAD = b"kmsauthz/root-key-check/v1"
 _CHECK_TEXT = b"kmsauthz keystore root key verifier"
 
@@ -310,12 +312,19 @@ class Keystore:
         return int(row[0] or 0)
 
     def log_change(self, db: sqlite3.Connection, kind: str, ref: str) -> None:
-        db.execute("INSERT INTO changes (kind, ref) VALUES (?, ?)", (kind, ref))
+        seq = db.execute("INSERT INTO changes (kind, ref) VALUES (?, ?)", (kind, ref)).lastrowid or 0
+        if seq % CHANGE_LOG_PRUNE_EVERY == 0:  # keep the log bounded; a reader that fell further behind reloads all
+            db.execute("DELETE FROM changes WHERE seq <= ?", (seq - CHANGE_LOG_KEEP,))
 
-    def changes_since(self, db: sqlite3.Connection, seq: int) -> tuple[int, list[tuple[str, str]]]:
+    def changes_since(self, db: sqlite3.Connection, seq: int) -> tuple[int, list[tuple[str, str]] | None]:
+        """``(latest seq, changes after seq)``; changes None when the log no longer reaches back to seq."""
         rows = db.execute("SELECT seq, kind, ref FROM changes WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
         if not rows:
             return seq, []
+        if seq > 0 and int(rows[0][0]) > seq + 1:
+            oldest = db.execute("SELECT MIN(seq) FROM changes").fetchone()[0]
+            if oldest is not None and int(oldest) > seq + 1:
+                return int(rows[-1][0]), None
         return int(rows[-1][0]), [(k, r) for _, k, r in rows]
 
     # -- keys -----------------------------------------------------------------------------

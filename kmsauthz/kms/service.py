@@ -274,7 +274,19 @@ class KMSService(GrantOperations):
                 self._apply_changes(db, changes)
             self.store.last_seq = seq
 
-    def _apply_changes(self, db: Any, changes: list[tuple[str, str]]) -> None:
+    def _everything(self, db: Any) -> list[tuple[str, str]]:
+        """Every key, alias and grant, cached or stored: a full reload as a list of changes."""
+        store = self.store
+        keys = dict.fromkeys([*self._keys, *(r.arn for r in store.all_keys(db))])
+        aliases = dict.fromkeys([*(f"{a.account}|{a.region}|{a.name}" for a in self._aliases.values()),
+                                 *(f"{a.account}|{a.region}|{a.name}" for a in store.all_aliases(db))])
+        grants = dict.fromkeys([*(f"{arn}|{gid}" for arn, per in self._grants.items() for gid in per),
+                                *(f"{g.key_arn}|{g.grant_id}" for g in store.all_grants(db))])
+        return ([("key", k) for k in keys] + [("alias", a) for a in aliases] + [("grant", g) for g in grants])
+
+    def _apply_changes(self, db: Any, changes: list[tuple[str, str]] | None) -> None:
+        if changes is None:
+            changes = self._everything(db)
         touched: set[str] = set()
         for kind, ref in dict.fromkeys(changes):
             if kind == "key":

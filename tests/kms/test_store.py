@@ -247,3 +247,31 @@ def test_a_file_that_is_not_a_keystore_is_refused_untouched(tmp_path: Path, root
         assert path.read_bytes() == before
     with pytest.raises(KeystoreError):
         _open(tmp_path / "no" / "such" / "dir" / "k.db")
+
+
+def test_a_reader_behind_a_pruned_change_log_reloads_everything(tmp_path: Path, root_key_env: bytes,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from kmsauthz.kms import keystore
+
+    monkeypatch.setattr(keystore, "CHANGE_LOG_KEEP", 3)
+    monkeypatch.setattr(keystore, "CHANGE_LOG_PRUNE_EVERY", 2)
+    store = tmp_path / "k.db"
+    with _open(store, refresh_interval=3600) as reader, _open(store) as writer:
+        w = writer.client(ALICE, REGION)
+        key = w.create_key()["KeyMetadata"]["KeyId"]
+        w.create_alias(AliasName="alias/late", TargetKeyId=key)
+        g = w.create_grant(KeyId=key, GranteePrincipal=BOB, Operations=["Encrypt"])
+        w.schedule_key_deletion(KeyId=SEED_KEY)
+        for i in range(8):
+            w.tag_resource(KeyId=key, Tags=[{"TagKey": f"t{i}", "TagValue": "v"}])
+        with reader.store.reading() as db:
+            gap = reader.store.changes_since(db, reader.store.last_seq)
+        assert gap[1] is None  # the log no longer reaches back to the reader's position
+        reader.refresh_interval = 0.0
+        reader._next_refresh = 0.0
+        r = reader.client(ALICE, REGION)
+        assert r.describe_key(KeyId="alias/late")["KeyMetadata"]["KeyId"] == key
+        assert len(r.list_resource_tags(KeyId=key)["Tags"]) == 8
+        assert reader.client(BOB, REGION).encrypt(KeyId=key, Plaintext=b"x")  # the grant arrived
+        assert r.describe_key(KeyId=SEED_KEY)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+        assert r.list_grants(KeyId=key)["Grants"][0]["GrantId"] == g["GrantId"]
