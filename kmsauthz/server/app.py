@@ -131,22 +131,6 @@ def _safe(value: str) -> str:
     return value if len(value) <= 200 else value[:199] + "…"
 
 
-def _implemented(backend: Any) -> frozenset[str] | None:
-    for attr in ("operations", "OPERATIONS", "implemented_operations"):
-        ops = getattr(backend, attr, None)
-        if callable(ops):
-            try:
-                ops = ops()
-            except TypeError:
-                continue
-        if ops:
-            try:
-                return frozenset(str(o) for o in ops)
-            except TypeError:
-                continue
-    return None
-
-
 class Endpoint:
     """One request in, one response out: the KMS JSON protocol in front of a backend."""
 
@@ -164,8 +148,9 @@ class Endpoint:
         self.credentials = credentials
         self.protocol = protocol if protocol is not None else KMSProtocol()
         self.clock = clock or (lambda: datetime.now(UTC))
-        implemented = frozenset(operations) if operations is not None else _implemented(backend)
-        self.implemented = implemented
+        # None: every operation of the model goes to the backend, which refuses what it lacks
+        # (LocalKMS answers UnsupportedOperationException itself)
+        self.implemented = frozenset(operations) if operations is not None else None
         self.log = logger or log
 
     # The one public step: everything else is private.

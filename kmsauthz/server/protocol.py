@@ -7,24 +7,18 @@ boto3-shaped dictionaries the local KMS returns (bytes for blobs, datetime for t
 members of the operation's output shape go on the wire. Errors are ``{"__type": CODE,
 "message": TEXT}`` with the HTTP status AWS gives for that code.
 
-The model is the one botocore ships, loaded once (botocore is imported only when a server starts).
+The model is the one botocore ships, loaded once and shared with the crypto core's validation.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import gzip
-import importlib.util
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-
-from kmsauthz.errors import KmsauthzError
 
 __all__ = [
     "CONTENT_TYPE",
@@ -39,15 +33,12 @@ __all__ = [
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "TrentService."
 
-# HTTP status of the errors that are not 400 (everything else KMS returns is a 400).
-_STATUS: dict[str, int] = {
-    "KMSInternalException": 500,
-    "KeyUnavailableException": 500,
-    "InternalFailure": 500,
-    "DependencyTimeoutException": 503,
-    "ServiceUnavailable": 503,
-    "DryRunOperationException": 412,
+# HTTP status of the protocol-level errors the endpoint itself returns; a KMS error's status is the
+# crypto core's (``kmsauthz.kms.errors``), which follows AWS: 400, but 500 for internal faults, 503
+# for a dependency timeout, 412 for a dry run.
+_PROTOCOL_STATUS: dict[str, int] = {
     "UnknownOperationException": 400,
+    "SerializationException": 400,
     "RequestEntityTooLargeException": 413,
 }
 
@@ -63,33 +54,24 @@ class ProtocolError(Exception):
 
 
 def error_status(code: str) -> int:
-    return _STATUS.get(code, 400)
+    status = _PROTOCOL_STATUS.get(code)
+    if status is None:
+        from kmsauthz.kms.errors import ERRORS
+
+        error = ERRORS.get(code)
+        status = error.http_status if error is not None else 400
+    return status
 
 
 def error_body(code: str, message: str) -> bytes:
     return json.dumps({"__type": code, "message": message}, separators=(",", ":")).encode()
 
 
-@lru_cache(maxsize=1)
 def load_kms_model() -> dict[str, Any]:
-    """The botocore KMS service model (``service-2``) installed with botocore.
+    """The botocore KMS service model, the same (cached) one the crypto core validates with."""
+    from kmsauthz.kms.validation import service_model
 
-    Read straight from botocore's data folder when it is there (importing botocore costs ~0.2 s
-    of start-up); otherwise through botocore's own loader.
-    """
-    spec = importlib.util.find_spec("botocore")
-    if spec is None:
-        raise KmsauthzError(
-            "kmsauthz serve needs botocore, whose KMS API model it reads: `pip install botocore`"
-        )
-    for folder in spec.submodule_search_locations or ():
-        versions = sorted((Path(folder) / "data" / "kms").glob("*/service-2.json*"), reverse=True)
-        for path in versions:
-            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-            return json.loads(raw)
-    from botocore.loaders import Loader  # pragma: no cover - a botocore laid out differently
-
-    return Loader().load_service_model("kms", "service-2")  # pragma: no cover
+    return service_model()
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,8 +110,11 @@ def test_create_key_with_tags(admin) -> None:
     assert admin.list_resource_tags(KeyId=key_id)["Tags"] == [{"TagKey": "Team", "TagValue": "core"}]
 
 
-def test_custom_key_stores_are_listed_empty(admin) -> None:
+def test_custom_key_stores_are_listed_empty_and_not_connectable(admin) -> None:
     assert admin.describe_custom_key_stores()["CustomKeyStores"] == []
+    with pytest.raises(ClientError) as caught:
+        admin.connect_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0")
+    assert _code(caught) == "UnsupportedOperationException"
 
 
 def test_tags(admin) -> None:
