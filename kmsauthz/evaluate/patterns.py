@@ -9,8 +9,11 @@ the first segment must match at the start of the text, the last at its end, and 
 segment is placed at its leftmost match after the previous one. Leftmost placement is always
 safe for globs: any later placement leaves a shorter remainder of the text for the rest of the
 pattern, and `*` can absorb whatever the leftmost placement leaves over. So the text cursor only
-moves forward and the work is bounded by the text length times the longest segment length —
-never exponential, whatever the pattern (`*a*a*a*a*a*b` on `aaaa…` costs one pass).
+moves forward — never exponential, whatever the pattern (`*a*a*a*a*a*b` on `aaaa…` costs one
+pass). A segment without `?` is found with `str.find`; a segment with `?` between literal chunks
+(`a?a?a?…b`) is found with the bit-parallel Shift-And scan, one word-parallel step per text
+character, so its cost does not grow with the number of chunks (checking every chunk at every
+candidate position made `*` + `a?`x1000 + `b*` on 8,000 characters take seconds).
 
 ARNs (`ArnLike`, `ArnEquals`, IAM `Resource`): "each of the six colon-delimited components of the
 ARN is checked separately" (reference_policies_elements_condition_operators.html#Conditions_ARN);
@@ -70,6 +73,12 @@ class _Segment:
     chunks: tuple[tuple[int, str], ...]
     anchor: int
     """Index in ``chunks`` of the longest chunk, used to jump to candidates with str.find; -1 if none."""
+    masks: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Shift-And tables (several chunks only): bit j set where position j accepts the character."""
+    any_mask: int = 0
+    """Positions that accept any character (the `?` gaps)."""
+    words: int = 1
+    """Machine words in one Shift-And step (a step costs this many word operations)."""
 
     @classmethod
     def of(cls, tokens: Sequence[_Token]) -> _Segment:
@@ -93,7 +102,17 @@ class _Segment:
         if run:
             chunks.append((run_at, "".join(run)))
         anchor = max(range(len(chunks)), key=lambda i: len(chunks[i][1])) if chunks else -1
-        return cls(pos, tuple(chunks), anchor)
+        if len(chunks) < 2:
+            return cls(pos, tuple(chunks), anchor)
+        fixed = 0
+        masks: dict[str, int] = {}
+        for off, chunk in chunks:
+            for j, ch in enumerate(chunk, off):
+                masks[ch] = masks.get(ch, 0) | (1 << j)
+                fixed |= 1 << j
+        any_mask = ((1 << pos) - 1) & ~fixed
+        masks = {ch: m | any_mask for ch, m in masks.items()}
+        return cls(pos, tuple(chunks), anchor, masks, any_mask, -(-pos // 64))
 
     def matches_at(self, text: str, pos: int, steps: list[int] | None) -> bool:
         if pos < 0 or pos + self.length > len(text):
@@ -111,17 +130,29 @@ class _Segment:
         if self.anchor < 0:
             return start if start <= last else -1
         off, chunk = self.chunks[self.anchor]
-        p = start
-        while p <= last:
-            hit = text.find(chunk, p + off, last + off + len(chunk))
-            if steps is not None:
-                steps[0] += (hit if hit >= 0 else last + off + len(chunk)) - (p + off) + 1
-            if hit < 0:
-                return -1
-            p = hit - off
-            if len(self.chunks) == 1 or self.matches_at(text, p, steps):
-                return p
-            p += 1
+        if start > last:
+            return -1
+        hit = text.find(chunk, start + off, last + off + len(chunk))
+        if steps is not None:
+            steps[0] += (hit if hit >= 0 else last + off + len(chunk)) - (start + off) + 1
+        if hit < 0 or len(self.chunks) == 1:
+            return hit - off if hit >= 0 else -1
+        return self._shift_and(text, hit - off, end, steps)
+
+    def _shift_and(self, text: str, start: int, end: int, steps: list[int] | None) -> int:
+        """Leftmost match in ``text[start:end]`` by Shift-And: bit j of ``state`` says the last
+        j + 1 characters read match the segment's first j + 1 positions."""
+        masks, any_mask = self.masks, self.any_mask
+        high = 1 << (self.length - 1)
+        state = 0
+        for i in range(start, end):
+            state = ((state << 1) | 1) & masks.get(text[i], any_mask)
+            if state & high:
+                if steps is not None:
+                    steps[0] += (i - start + 1) * self.words
+                return i - self.length + 1
+        if steps is not None:
+            steps[0] += (end - start) * self.words
         return -1
 
 
