@@ -94,6 +94,8 @@ class ResourceMatcher:
 
     star: bool
     """The element lists `*`."""
+    literals: frozenset[str]
+    """ARNs without wildcards: an equality test (segment-wise matching of a literal is equality)."""
     patterns: tuple[ArnMatcher, ...]
     templates: tuple[Template, ...]
     negated: bool
@@ -101,6 +103,7 @@ class ResourceMatcher:
     @classmethod
     def of(cls, values: ValueList, negated: bool, variables: bool) -> ResourceMatcher:
         star = False
+        literals: set[str] = set()
         patterns: list[ArnMatcher] = []
         templates: list[Template] = []
         for value in values.values:
@@ -108,9 +111,11 @@ class ResourceMatcher:
                 star = True
             elif variables and has_variables(value):
                 templates.append(compile_template(value))
+            elif not has_wildcards(value):
+                literals.add(value)
             else:
                 patterns.append(compile_arn_pattern(value))
-        return cls(star, tuple(patterns), tuple(templates), negated)
+        return cls(star, frozenset(literals), tuple(patterns), tuple(templates), negated)
 
     @property
     def any(self) -> bool:
@@ -124,6 +129,8 @@ class ResourceMatcher:
         return listed != self.negated
 
     def _listed(self, arn: str, ctx: ConditionContext) -> bool:
+        if arn in self.literals:
+            return True
         for p in self.patterns:
             if p.match(arn):
                 return True

@@ -205,7 +205,8 @@ class _CallerEntry:
 
 _new = object.__new__
 _set = object.__setattr__
-_DECISION_FIELDS = frozenset(Decision.model_fields)
+_DECISION_FIELDS = set(Decision.model_fields)
+"""Shared by every Decision built here: frozen models never change their fields set."""
 
 
 def _decision(effect: Effect, *, error: str | None = None, layer: str | None = None, reason: str = "",
@@ -219,7 +220,7 @@ def _decision(effect: Effect, *, error: str | None = None, layer: str | None = N
         "missing_keys": missing_keys, "errors": errors, "action": action, "resource": resource,
         "principal": principal, "sub_decisions": sub_decisions,
     })
-    _set(d, "__pydantic_fields_set__", set(_DECISION_FIELDS))
+    _set(d, "__pydantic_fields_set__", _DECISION_FIELDS)
     _set(d, "__pydantic_extra__", None)
     _set(d, "__pydantic_private__", None)
     return d
@@ -246,6 +247,7 @@ class Authorizer:
         self._sessions: dict[int, tuple[Policy, CompiledPolicy]] = {}
         self._resolved: dict[tuple[str, str | None, str], Resolution[_KeyEntry]] = {}
         self._reasons: dict[tuple[Any, ...], tuple[tuple[Match, ...], str]] = {}
+        self._deny_plans: dict[tuple[int, int, str], tuple[tuple[CStatement, bool, bool], ...]] = {}
         self._scps: dict[str, tuple[CompiledPolicy, ...]] = {}
         self._rcps: dict[str, tuple[CompiledPolicy, ...]] = {}
         self._endpoints: dict[str, tuple[VpcEndpoint, CompiledPolicy | None]] = {}
@@ -280,6 +282,7 @@ class Authorizer:
         with self._lock:
             self._put_key(key)
             self._resolved = {}
+            self._deny_plans = {}
 
     def _put_key(self, key: Key) -> None:
         address = (key.region, key.account, key.id)
@@ -309,6 +312,7 @@ class Authorizer:
                     if self._aliases.get((region, address[1], alias)) == key_id:
                         del self._aliases[(region, address[1], alias)]
             self._resolved = {}
+            self._deny_plans = {}
 
     def put_alias(self, region: str, account: str, alias: str, key_id: str | None) -> None:
         """Point an alias at a key (None removes it); the local KMS calls this on Create/Update/DeleteAlias."""
@@ -336,6 +340,7 @@ class Authorizer:
         with self._lock:
             self._put_principal(principal)
             self._callers = {}
+            self._deny_plans = {}
 
     def _put_principal(self, principal: IamPrincipal) -> None:
         arn = principal.arn
@@ -397,6 +402,7 @@ class Authorizer:
             found = _CallerEntry(caller, pentry, side)
             if len(self._callers) > 65536:
                 self._callers = {}
+                self._deny_plans = {}  # plans are keyed by the id of a cached caller side
             self._callers[text] = found
         return found
 
@@ -548,7 +554,7 @@ def _combine(request: Request, parts: Sequence[Decision]) -> Decision:
 class _Run:
     """The work of one ``decide`` call (several authorizations share the caller side)."""
 
-    __slots__ = ("auth", "caller", "facts", "pentry", "region", "request", "side")
+    __slots__ = ("auth", "cached_side", "caller", "facts", "pentry", "region", "request", "side")
 
     def __init__(self, auth: Authorizer, request: Request, ce: _CallerEntry, side: _Side,
                  facts: RequestFacts, region: str) -> None:
@@ -557,6 +563,7 @@ class _Run:
         self.caller = ce.caller
         self.pentry = ce.pentry
         self.side = side
+        self.cached_side = ce.side
         self.facts = facts
         self.region = region
 
@@ -675,6 +682,35 @@ class _Run:
                 if self._applies(st, arn, ctx, trace, resource_policy) is not _NONE:
                     out.append(st.match)
 
+    def _deny_plan(self, entry: _KeyEntry, low: str,
+                   rcps: tuple[CompiledPolicy, ...]) -> tuple[tuple[CStatement, bool, bool], ...]:
+        """Every Deny statement that can match ``low`` on this key for this caller, layer by layer.
+
+        Kept per (caller side, key, action) while the caller's side is the cached one (a request
+        with its own session policy or endpoint gets a fresh side and a fresh plan).
+        """
+        side = self.side
+        cacheable = side is self.cached_side
+        memo = (id(side), id(entry), low)
+        plans = self.auth._deny_plans
+        if cacheable:
+            found = plans.get(memo)
+            if found is not None:
+                return found
+        layers: list[CompiledPolicy] = [*rcps, *side.scps, entry.policy, *side.identity]
+        for extra in (side.boundary, side.session, side.endpoint):
+            if extra is not None:
+                layers.append(extra)
+        plan = tuple(
+            (st, cp.layer in _RESOURCE_POLICY_LAYERS, cp is entry.policy)
+            for cp in layers for st in cp.for_action(low).denies
+        )
+        if cacheable:
+            if len(plans) > 65536:
+                self.auth._deny_plans = plans = {}
+            plans[memo] = plan
+        return plan
+
     def _first_allow(self, policies: Iterable[CompiledPolicy], low: str, arn: str, ctx: ConditionContext,
                      trace: _Trace) -> Match | None:
         for cp in policies:
@@ -738,12 +774,11 @@ class _Run:
                 matched: Sequence[Match]) -> str:
         """The reason sentence, memoised: the same request shape gets the same text."""
         principal = self.request.principal
+        matched = tuple(matched)
         memo = (kind, principal, action, resource, layer, *map(id, matched))
         cache = self.auth._reasons
         found = cache.get(memo)
-        if found is not None and len(found[0]) == len(matched) and all(
-            a is b for a, b in zip(found[0], matched, strict=True)
-        ):
+        if found is not None and found[0] == matched:  # identity first: the same Match objects
             return found[1]
         if kind == "allow":
             text = explain.allowed(principal, action, resource, matched)
@@ -753,7 +788,7 @@ class _Run:
             text = explain.implicit_deny(principal, action, resource, layer)
         if len(cache) > 16384:
             self.auth._reasons = cache = {}
-        cache[memo] = (tuple(matched), text)
+        cache[memo] = (matched, text)
         return text
 
     def _explicit(self, action: str, arn: str, denies: list[Match], trace: _Trace) -> Decision:
@@ -838,26 +873,17 @@ class _Run:
 
         ctx = self._context(low, op, region, key=key, request_alias=res.ref.alias, same_key=same_key)
         kp_ctx = KeyPolicyView(ctx)
-        side = self.side
         rcps = auth._rcps_for(op, entry)
 
         # 1. explicit deny anywhere (grants never deny)
-        denies: list[Match] = []
-        if rcps:
-            self._denies(rcps, low, arn, ctx, trace, denies)
-        if side.scps:
-            self._denies(side.scps, low, arn, ctx, trace, denies)
-        self._denies((entry.policy,), low, arn, kp_ctx, trace, denies)
-        if side.identity:
-            self._denies(side.identity, low, arn, ctx, trace, denies)
-        if side.boundary is not None:
-            self._denies((side.boundary,), low, arn, ctx, trace, denies)
-        if side.session is not None:
-            self._denies((side.session,), low, arn, ctx, trace, denies)
-        if side.endpoint is not None:
-            self._denies((side.endpoint,), low, arn, ctx, trace, denies)
-        if denies:
-            return self._explicit(action, arn, denies, trace)
+        plan = self._deny_plan(entry, low, rcps)
+        if plan:
+            denies: list[Match] = []
+            for st, resource_policy, in_key_policy in plan:
+                if self._applies(st, arn, kp_ctx if in_key_policy else ctx, trace, resource_policy) is not _NONE:
+                    denies.append(st.match)
+            if denies:
+                return self._explicit(action, arn, denies, trace)
 
         # 2. guardrails that need an Allow
         failed = self._guardrails(low, arn, ctx, trace, rcps)
