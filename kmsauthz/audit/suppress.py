@@ -8,8 +8,8 @@ Two places, both documented in docs/audit.md:
       // kmsauthz-audit: ignore cross-account-access partner 444455556666 decrypts exports
       # kmsauthz-audit: ignore separation-of-duties,create-grant-unbounded break-glass role
 
-  Above the first statement of a policy, it also covers the policy-level findings
-  (`key-unmanageable`, `missing-version`).
+  Before the first statement of a policy (at the top of a `.kmsp` file, or directly above the
+  first statement), it also covers the policy-level findings (`key-unmanageable`, `missing-version`).
 - a sidecar file `.kmsauthz-audit.yaml` in the audited file's folder or any parent folder, for
   JSON policies, JSON templates and Terraform plans (JSON has no comments, and any extra field in a
   statement would make the policy invalid for AWS)::
@@ -178,7 +178,7 @@ class Suppressor:
                 continue
             rule = _Rule(rules, reason, "inSource", f"{file}:{n}")
             found.append((rule, chosen[1], chosen[2]))
-            if directly_above and (chosen[0], chosen[1]) in firsts:
+            if (not preceding) or (directly_above and (chosen[0], chosen[1]) in firsts):
                 found.append((_Rule(rules, reason, "inSource", f"{file}:{n}", policy_level=True), chosen[1], None))
         self._comments[file] = found
 

@@ -156,3 +156,13 @@ def test_sidecar_policy_level_entry(tmp_path: Path) -> None:
     report = audit_paths([tmp_path])
     assert [f.rule for f in report.active] == ["public-access"]
     assert [f.rule for f in report.suppressed] == ["key-unmanageable"]
+
+
+def test_top_of_file_comment_covers_policy_level_findings(tmp_path: Path) -> None:
+    path = tmp_path / "key.kmsp"
+    path.write_text('// kmsauthz-audit: ignore key-unmanageable,public-access throwaway sandbox key\n'
+                    'version "2012-10-17"\n\nallow "Public decrypt" {\n  principal *\n'
+                    '  action kms:Decrypt\n  resource *\n}\n')
+    report = audit_paths([path])
+    assert report.active == []
+    assert sorted(f.rule for f in report.suppressed) == ["key-unmanageable", "public-access"]
