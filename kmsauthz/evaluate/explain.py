@@ -33,6 +33,8 @@ def explicit_deny(principal: str, action: str, resource: str | None, layer: str)
 
 
 def implicit_deny(principal: str, action: str, resource: str | None, layer: str) -> str:
+    if layer == "grant":
+        return f"{_head(principal, action, resource)} because no grant allows the {action} action"
     if layer == "cross-account":
         return (
             f"{_head(principal, action, resource)} because {action} cannot be used on a KMS key "
