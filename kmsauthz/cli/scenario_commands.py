@@ -34,7 +34,7 @@ def test(fmt: str, paths: tuple[str, ...]) -> None:
     from kmsauthz.scenario.run import run_paths
 
     report = run_paths(paths)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         out.write(report_json(report) + "\n")
     else:
@@ -113,7 +113,7 @@ def eval_(world_path: str, principal: str, action: str, key: str | None, region:
     except Exception as exc:  # fail closed: an evaluation that raises is a deny
         click.echo(f"error: evaluation raised {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         out.write(decision_json(decision) + "\n")
     else:
