@@ -170,17 +170,17 @@ class _Builder:
             pairs = self._merged(pairs)
         out: dict[str, Any] = {}
         for key_node, value_node in pairs:
-            key_span = _mark_span(self.src.path, key_node.start_mark, pointer)
             if not isinstance(key_node, yaml.ScalarNode):
-                self.fail(key_span, "a mapping key must be a plain string")
+                self.fail(_mark_span(self.src.path, key_node.start_mark, pointer), "a mapping key must be a plain string")
                 continue
             key = key_node.value
             member = pointer_join(pointer, key)
+            key_span = _mark_span(self.src.path, key_node.start_mark, member)
             if key in out:
-                self.fail(key_span.with_pointer(member), f"duplicate field `{key}`",
+                self.fail(key_span, f"duplicate field `{key}`",
                           "YAML and JSON documents must not repeat a key in one mapping")
                 continue
-            self.src.key_spans[member] = key_span.with_pointer(member)
+            self.src.key_spans[member] = key_span
             out[key] = self.build(value_node, member, depth + 1)
         return out
 
