@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 from pydantic import SecretStr
 
-from kmsauthz import catalog
+from kmsauthz import catalog, syntax
 from kmsauthz.errors import InputError, Problem, ScenarioError
 from kmsauthz.model.policy import Policy, PolicyKind
 from kmsauthz.model.request import Request
@@ -48,6 +48,7 @@ from kmsauthz.model.world import (
 )
 from kmsauthz.scenario.schema import CODE, did_you_mean, schema_problems, where
 from kmsauthz.scenario.yaml_source import Source, YamlError, compose_root_keys, parse_yaml
+from kmsauthz.syntax.json_reader import read_json
 
 SCENARIO_KEYS = frozenset({"cases", "keys", "principals"})
 """A document is a scenario file when its top level is a mapping with one of these fields."""
@@ -106,8 +107,6 @@ def _read_text(path: Path, shown: str) -> str:
 
 def _parse(text: str, shown: str, *, json_file: bool) -> Source:
     if json_file:
-        from kmsauthz.syntax.json_reader import read_json
-
         try:
             located = read_json(text, shown)
         except InputError as exc:
@@ -157,14 +156,11 @@ class _Loader:
         self.base_dir = base_dir
         self.problems: list[Problem] = []
 
-    def fail(self, pointer: str, message: str, help: str | None = None, *, key: bool = False) -> None:
-        span = self.src.key_span(pointer) if key else self.src.span(pointer)
-        self.problems.append(Problem(message, span, CODE, help))
+    def fail(self, pointer: str, message: str, help: str | None = None) -> None:
+        self.problems.append(Problem(message, self.src.span(pointer), CODE, help))
 
     # policies ----------------------------------------------------------------------------
     def policy(self, value: Mapping[str, Any], pointer: str, kind: PolicyKind, name: str) -> Policy | None:
-        from kmsauthz import syntax
-
         try:
             if "file" in value:
                 return self._policy_file(str(value["file"]), pointer_join(pointer, "file"), kind, name)
@@ -180,8 +176,6 @@ class _Loader:
         return None
 
     def _policy_file(self, ref: str, pointer: str, kind: PolicyKind, name: str) -> Policy | None:
-        from kmsauthz import syntax
-
         if self.base_dir is None:
             self.fail(pointer, f"`{ref}`: a policy file can only be named from a scenario file on disk")
             return None
