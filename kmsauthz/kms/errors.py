@@ -21,11 +21,20 @@ from typing import Any, ClassVar
 
 from kmsauthz.errors import KmsauthzError
 
+try:  # with botocore installed, `except botocore.exceptions.ClientError` catches our errors too
+    from botocore.exceptions import ClientError as _ClientError
+except ImportError:  # pragma: no cover - botocore ships with the local KMS's test and server extras
+    _ClientError = Exception  # type: ignore[assignment,misc]
+
 __all__ = ["ERRORS", "KMSError", "error_class"]
 
 
-class KMSError(KmsauthzError):
-    """Base of every error the local KMS raises for a request."""
+class KMSError(KmsauthzError, _ClientError):
+    """Base of every error the local KMS raises for a request.
+
+    Also a ``botocore.exceptions.ClientError`` (when botocore is installed), so code written for
+    boto3 — ``except ClientError as err: err.response["Error"]["Code"]`` — works unchanged.
+    """
 
     code: ClassVar[str] = "KMSError"
     http_status: ClassVar[int] = 400
@@ -33,16 +42,15 @@ class KMSError(KmsauthzError):
     def __init__(self, message: str = "", *, operation_name: str | None = None) -> None:
         self.message = message
         self.operation_name = operation_name
-        super().__init__(message)
-
-    @property
-    def response(self) -> dict[str, Any]:
-        """The dictionary botocore's ``ClientError.response`` holds for this error."""
-        return {
-            "Error": {"Code": self.code, "Message": self.message},
-            "message": self.message,
+        self.response = {
+            "Error": {"Code": self.code, "Message": message},
+            "message": message,
             "ResponseMetadata": {"HTTPStatusCode": self.http_status, "HTTPHeaders": {}, "RetryAttempts": 0},
         }
+        Exception.__init__(self, message)
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (self.code, self.message, self.operation_name))
 
     def __str__(self) -> str:
         op = self.operation_name or "a KMS"
@@ -114,6 +122,10 @@ ERRORS: dict[str, type[KMSError]] = {
 }
 globals().update(ERRORS)
 __all__ += sorted(ERRORS)
+
+
+def _rebuild(code: str, message: str, operation_name: str | None) -> KMSError:
+    return ERRORS.get(code, KMSError)(message, operation_name=operation_name)
 
 
 def error_class(code: str) -> type[KMSError]:

@@ -268,3 +268,16 @@ def test_derive_shared_secret(alice) -> None:
     with pytest.raises(KMSError) as exc:
         alice.derive_shared_secret(KeyId=SEED_KEY, KeyAgreementAlgorithm="ECDH", PublicKey=peer_der)
     assert code_of(exc) == "InvalidKeyUsageException"
+
+
+def test_errors_are_botocore_client_errors(alice) -> None:
+    import pickle
+
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as exc:
+        alice.describe_key(KeyId="alias/none")
+    err = exc.value
+    assert err.response["Error"]["Code"] == "NotFoundException" and err.operation_name == "DescribeKey"
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is type(err) and again.message == err.message and again.operation_name == "DescribeKey"
