@@ -71,39 +71,6 @@ def key_policy_subset(actions: frozenset[str]) -> frozenset[str]:
     return actions & catalog.KEY_POLICY_ACTIONS
 
 
-@lru_cache(maxsize=1024)
-def operation(action: str) -> Any:
-    return catalog.operation(action)
-
-
-def cross_account(action: str) -> bool:
-    op = operation(action)
-    return bool(op is not None and op.cross_account)
-
-
-def key_policy_controls(action: str) -> bool:
-    """Whether a key policy can allow the action (false for CreateKey, ListKeys, ...)."""
-    op = operation(action)
-    return bool(op is not None and op.key_policy)
-
-
-def grantable(action: str) -> bool:
-    op = operation(action)
-    return bool(op is not None and op.grant_operation)
-
-
-def action_condition_keys(action: str) -> frozenset[str]:
-    """Lower-cased kms:* condition keys the action supports."""
-    return _action_keys_lower(action)
-
-
-@lru_cache(maxsize=1024)
-def _action_keys_lower(action: str) -> frozenset[str]:
-    op = operation(action)
-    keys = op.condition_keys if op is not None else frozenset()
-    return frozenset(k.lower() for k in keys)
-
-
 @lru_cache(maxsize=4096)
 def condition_key(name: str) -> Any:
     return catalog.condition_key(name)
@@ -120,24 +87,6 @@ def key_type(name: str) -> str | None:
 def key_multivalued(name: str) -> bool:
     info = condition_key(name)
     return bool(info is not None and info.multivalued)
-
-
-def key_is_global(name: str) -> bool:
-    info = condition_key(name)
-    if info is None:
-        return name.lower().startswith("aws:")
-    return bool(info.global_)
-
-
-@lru_cache(maxsize=1024)
-def key_family_prefix(name: str) -> str:
-    """`kms:EncryptionContext:Dept` → `kms:encryptioncontext:`; plain keys → the key, lower-cased."""
-    low = name.lower()
-    for prefix in ("kms:encryptioncontext:", "aws:requesttag/", "aws:resourcetag/", "aws:principaltag/",
-                   "kms:recipientattestation:"):
-        if low.startswith(prefix) and len(low) > len(prefix):
-            return prefix
-    return low
 
 
 def key_supported_by(name: str, action: str) -> bool:

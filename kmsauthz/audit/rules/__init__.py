@@ -99,5 +99,3 @@ def audit_target(target: AuditTarget, *, select: frozenset[str] | None = None) -
     return out
 
 
-def rule_modules() -> tuple[object, ...]:
-    return _MODULES

@@ -8,7 +8,7 @@ from functools import cached_property, lru_cache
 from kmsauthz.audit import knowledge
 from kmsauthz.audit.target import AuditTarget
 from kmsauthz.model.policy import ConditionClause, Policy, Principal, Statement
-from kmsauthz.model.spans import Span, pointer_join
+from kmsauthz.model.spans import Span
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ARN_ACCOUNT = re.compile(r"^arn:[^:]+:(?:iam|sts)::(\d{12}|\*):(.*)$")
@@ -89,9 +89,6 @@ class StatementFacts:
     def clauses_on(self, *keys: str) -> list[ConditionClause]:
         wanted = {k.lower() for k in keys}
         return [c for c in self.clauses if c.key.lower() in wanted]
-
-    def node_pointer(self, *parts: str | int) -> str:
-        return pointer_join(self.pointer, *parts)
 
 
 def _applies_to_key(st: Statement) -> bool:
