@@ -149,11 +149,11 @@ def check_case(case: ScenarioCase, decider: Decider, file: str) -> CaseResult:
     reason = explain(decision)
     passed = actual == case.expect
     if case.matched:
-        labels = set(decision_labels(decision))
+        labels = decision_labels(decision)
         missing = [m for m in case.matched if m not in labels]
         if missing:
             passed = False
-            got = ", ".join(dict.fromkeys(decision_labels(decision))) or "nothing"
+            got = ", ".join(dict.fromkeys(labels)) or "nothing"
             reason = f"expected matched {', '.join(missing)} but the decision matched {got}; {reason}"
     return CaseResult(file, case.name, case.expect, actual, passed, reason, case.line, decision)
 
