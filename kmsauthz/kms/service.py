@@ -1068,6 +1068,40 @@ class KMSService(GrantOperations):
         return {"ReplicaKeyMetadata": self._metadata(self._keys[arn]), "ReplicaPolicy": rec.policy,
                 "ReplicaTags": [{"TagKey": k, "TagValue": v} for k, v in tags.items()]}
 
+    def _op_UpdatePrimaryRegion(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
+        target = p["PrimaryRegion"]
+        live = self._resolve(ctx, p["KeyId"], "UpdatePrimaryRegion")
+        # one decision: kms:UpdatePrimaryRegion on the primary and on the replica in PrimaryRegion
+        self._authorize(ctx, "kms:UpdatePrimaryRegion", p["KeyId"], p, operation="UpdatePrimaryRegion")
+        key_states.check_state("UpdatePrimaryRegion", live.rec.state, live.rec.arn)
+        rec = live.rec
+        if rec.multi_region_type != "PRIMARY":
+            raise UnsupportedOperationException(f"`{rec.arn}` is not a multi-Region primary key")
+        new_arn = self._arn(target, rec.account, rec.key_id)
+        replica = self._keys.get(new_arn)
+        if replica is None:
+            raise NotFoundException(f"`{rec.key_id}` has no replica in `{target}`")
+        key_states.check_state("UpdatePrimaryRegion", replica.rec.state, new_arn)
+        arns = [lv.rec.arn for lv in self._keys.values() if lv.rec.key_id == rec.key_id and lv.rec.account == rec.account]
+
+        def tx(db: Any) -> None:
+            old = self.store.get_key(db, rec.arn)
+            assert old is not None
+            for arn in arns:
+                r = self.store.get_key(db, arn)
+                if r is None:
+                    continue
+                r.primary_region = target
+                r.multi_region_type = "PRIMARY" if arn == new_arn else "REPLICA"
+                if arn == new_arn:  # the rotation schedule moves with the primary
+                    r.rotation_enabled, r.rotation_period_days = old.rotation_enabled, old.rotation_period_days
+                    r.next_rotation, r.on_demand_count = old.next_rotation, old.on_demand_count
+                elif arn == rec.arn:
+                    r.next_rotation = None
+                self.store.put_key(db, r)
+        self._write(tx)
+        return {}
+
     # ======================================================================== aliases
 
     def _alias_name(self, name: str) -> None:

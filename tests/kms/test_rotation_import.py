@@ -209,3 +209,22 @@ def test_world_multi_region_copies_share_key_material(clock) -> None:
         east, west = kms.client(admin, "us-east-1"), kms.client(admin, "us-west-2")
         blob = east.encrypt(KeyId="mrk-1234abcd12ab34cd56ef1234567890ab", Plaintext=b"both")["CiphertextBlob"]
         assert west.decrypt(CiphertextBlob=blob)["Plaintext"] == b"both"
+
+
+def test_update_primary_region(kms, alice) -> None:
+    primary = alice.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    alice.replicate_key(KeyId=primary, ReplicaRegion="eu-west-1")
+    alice.enable_key_rotation(KeyId=primary, RotationPeriodInDays=100)
+    alice.update_primary_region(KeyId=primary, PrimaryRegion="eu-west-1")
+    eu = kms.client(ALICE, "eu-west-1")
+    cfg = eu.describe_key(KeyId=primary)["KeyMetadata"]["MultiRegionConfiguration"]
+    assert cfg["MultiRegionKeyType"] == "PRIMARY" and cfg["PrimaryKey"]["Region"] == "eu-west-1"
+    assert [r["Region"] for r in cfg["ReplicaKeys"]] == [REGION]
+    assert eu.get_key_rotation_status(KeyId=primary)["RotationPeriodInDays"] == 100
+    eu.rotate_key_on_demand(KeyId=primary)  # the new primary rotates, the old one no longer may
+    with pytest.raises(KMSError) as exc:
+        alice.rotate_key_on_demand(KeyId=primary)
+    assert code_of(exc) == "UnsupportedOperationException"
+    with pytest.raises(KMSError) as exc:
+        eu.update_primary_region(KeyId=primary, PrimaryRegion="ap-south-1")
+    assert code_of(exc) == "NotFoundException"
