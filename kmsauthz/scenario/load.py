@@ -526,6 +526,10 @@ def _load_source(src: Source, base_dir: Path | None) -> tuple[World, tuple[Scena
     if not isinstance(src.value, dict):
         raise ScenarioError("a scenario file is a mapping with `keys`, `principals` and `cases`",
                             src.span(""))
+    if "Statement" in src.value and not SCENARIO_KEYS & src.value.keys():
+        raise ScenarioError([Problem("this is a policy document, not a scenario file", src.span(""), CODE,
+                                     "a scenario names policy files from its keys and principals: "
+                                     "`policy: {file: path/to/policy.json}`")])
     problems = schema_problems(src)
     if problems:
         raise ScenarioError(problems)

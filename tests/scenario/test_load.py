@@ -172,6 +172,11 @@ def test_duplicate_yaml_key() -> None:
     assert problems(KEY + PRINCIPALS + "principals: []\n") == [(15, "duplicate field `principals`")]
 
 
+def test_a_policy_document_is_not_a_scenario() -> None:
+    (found,) = problems('{"Version": "2012-10-17", "Statement": []}')
+    assert found == (1, "this is a policy document, not a scenario file")
+
+
 def test_top_level_must_be_a_mapping() -> None:
     assert problems("- 1\n- 2\n")[0][1].startswith("a scenario file is a mapping")
 
