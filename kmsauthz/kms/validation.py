@@ -147,7 +147,7 @@ class _Compiler:
         known = ", ".join(members)
 
         def check_struct(v: Any, p: str) -> dict[str, Any]:
-            if not isinstance(v, Mapping):
+            if type(v) is not dict and not isinstance(v, Mapping):
                 raise _fail(p or "input", f"member must be a structure, not {type(v).__name__}")
             for r in required:
                 if r not in v:
@@ -156,7 +156,7 @@ class _Compiler:
             out: dict[str, Any] = {}
             for k, x in v.items():
                 c = members.get(k)
-                where = f"{p}.{k}" if p else k
+                where = f"{p}.{k}" if p else k  # top level: the name itself, no formatting
                 if c is None:
                     raise ValidationException(
                         f"1 validation error detected: unknown parameter `{where}`, must be one of: {known}")
