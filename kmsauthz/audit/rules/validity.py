@@ -260,6 +260,13 @@ def operator_type_mismatch(facts: PolicyFacts) -> Iterator[Hit]:
                 )
 
 
+def _needs_reading(c: ConditionClause) -> bool:
+    """Whether compiling the clause can fail: a typed operator, or a value with a policy variable."""
+    if knowledge.operator_type(c.base) not in ("String", "Arn"):
+        return True
+    return any(isinstance(v, str) and "${" in v for v in c.values)
+
+
 @rule("invalid-condition-value", Severity.ERROR, "a condition value that its operator cannot read",
       kinds=KEY_AND_IAM)
 def invalid_condition_value(facts: PolicyFacts) -> Iterator[Hit]:
@@ -267,8 +274,8 @@ def invalid_condition_value(facts: PolicyFacts) -> Iterator[Hit]:
     way the evaluator does; whatever it cannot read fails closed at evaluation, so it is reported here."""
     variables = facts.policy.supports_variables
     for f in facts.statements:
-        if not f.clauses:
-            continue
+        if not any(_needs_reading(c) for c in f.clauses):
+            continue  # plain String/ARN values always compile: skip the work
         compiled = conditions.compile_condition(f.statement.condition, variables=variables)
         for c, cc in zip(f.clauses, compiled.clauses, strict=False):
             if cc.error is not None and knowledge.operator(c.operator) is not None:
