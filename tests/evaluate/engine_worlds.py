@@ -255,7 +255,11 @@ def requests(draw: Any) -> Request:
                                      draw(st.sampled_from(({"Project": "alpha"}, {"Project": "alpha", "Env": "x"})))}
     if action in ("kms:ReEncrypt", "kms:ReEncryptFrom") and draw(st.booleans()):
         params["DestinationKeyId"] = draw(st.sampled_from((K1, K2, K1_ARN, KB_ARN)))
+    session = None
+    if draw(st.integers(0, 5)) == 0:
+        session = policy(draw(statement_lists(principals=False, max_size=2)), PolicyKind.SESSION, "request session")
     return Request(
+        session_policy=session,
         principal=draw(st.sampled_from(CALLERS)),
         action=action,
         key=None if action in ("kms:CreateKey", "kms:ListKeys") else draw(st.sampled_from(KEY_REFS)),
