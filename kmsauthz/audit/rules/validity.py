@@ -88,12 +88,15 @@ def key_policy_cannot_control(facts: PolicyFacts) -> Iterator[Hit]:
             if ineffective and (explicit or ineffective == expanded):
                 iam_only = ineffective - {"kms:RetireGrant"}
                 why = []
-                if iam_only:
+                if iam_only == {p} or (explicit and len(iam_only) == 1):
+                    why.append("only an IAM policy can allow it")
+                elif iam_only:
                     why.append(f"{actions_text(iam_only)} can only be allowed in an IAM policy")
                 if "kms:RetireGrant" in ineffective:
                     # grant-manage.html: "The kms:RetireGrant permission is not effective in a key policy"
                     why.append("kms:RetireGrant is not effective in a key policy (the grant names who may "
-                               "retire it)")
+                               "retire it)" if not explicit else "the permission is not effective in a key policy "
+                               "(the grant names who may retire it)")
                 yield Hit(
                     f"`{p}` in a key policy has no effect: " + "; ".join(why),
                     statement=f.index,
