@@ -211,3 +211,23 @@ def test_a_failing_rule_is_an_internal_error_finding_not_a_crash(monkeypatch: py
     assert "internal-error" in rules and "public-access" in rules  # the other rules still ran
     err = next(f for f in findings if f.rule == "internal-error")
     assert err.severity is Severity.ERROR and "redundant-action" in err.message and "boom" in err.message
+
+
+def test_account_option_sets_the_owner_of_standalone_key_policies(tmp_path: Path) -> None:
+    path = tmp_path / "key.json"
+    path.write_text(json.dumps(key_policy()))
+    plain = json.loads(_run(str(path), "--format", "json").output)
+    assert plain["findings"] == []
+    other = json.loads(_run(str(path), "--format", "json", "--account", "999988887777").output)
+    by_rule = {f["rule"]: f for f in other["findings"]}
+    assert set(by_rule) == {"cross-account-access", "create-grant-unbounded"}  # the root is now external
+    assert by_rule["cross-account-access"]["message"].startswith("account 111122223333")
+
+
+def test_json_lists_policies_known_only_at_deploy_time(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("Resources:\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n"
+                    "      KeyPolicy: !ImportValue shared-policy\n")
+    data = json.loads(_run(str(path), "--format", "json").output)
+    assert data["unresolved"] == [{"file": str(path), "resource": "AWS::KMS::Key K"}]
+    assert "only known at deploy time" in _run(str(path)).output
