@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kms_support import ALICE, BOB, REGION, SEED_KEY, code_of, make_world
@@ -155,9 +156,20 @@ def test_threads_share_one_store(tmp_path: Path, root_key_env: bytes) -> None:
         assert len(c.list_keys(Limit=1000)["Keys"]) == 31
 
 
-def _writer(store: str, log: str, n: int, tag: str) -> None:
-    kms = LocalKMS.from_world(make_world(), store=store)
+def _mp() -> multiprocessing.context.BaseContext:
+    """Fork (fast) unless other threads run in this process, where forking is unsafe."""
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["kmsauthz.kms", "kms_support"])
+    return ctx
+
+
+def _writer(store: str, log: str, n: int, tag: str, root_key: bytes, ready: Any = None) -> None:
+    kms = LocalKMS.from_world(make_world(), store=store, root_key=root_key)
     c = kms.client(ALICE, REGION)
+    if ready is not None:
+        ready.set()
     with open(log, "a") as out:
         for i in range(n):
             key = c.create_key(Description=f"{tag}-{i}")["KeyMetadata"]["KeyId"]
@@ -185,10 +197,10 @@ def _check(store: Path, log: Path) -> int:
 
 
 def test_several_processes_on_one_file(tmp_path: Path, root_key_env: bytes) -> None:
-    ctx = multiprocessing.get_context("fork")
+    ctx = _mp()
     store, log = tmp_path / "k.db", tmp_path / "log.jsonl"
     _open(store).close()
-    procs = [ctx.Process(target=_writer, args=(str(store), str(log), 8, f"p{i}")) for i in range(3)]
+    procs = [ctx.Process(target=_writer, args=(str(store), str(log), 8, f"p{i}", root_key_env)) for i in range(3)]
     for p in procs:
         p.start()
     for p in procs:
@@ -200,8 +212,8 @@ def test_several_processes_on_one_file(tmp_path: Path, root_key_env: bytes) -> N
 def test_another_process_sees_changes(tmp_path: Path, root_key_env: bytes) -> None:
     store = tmp_path / "k.db"
     with _open(store, refresh_interval=0.0) as reader:
-        ctx = multiprocessing.get_context("fork")
-        p = ctx.Process(target=_writer, args=(str(store), str(tmp_path / "log"), 1, "x"))
+        ctx = _mp()
+        p = ctx.Process(target=_writer, args=(str(store), str(tmp_path / "log"), 1, "x", root_key_env))
         p.start()
         p.join(60)
         key = json.loads((tmp_path / "log").read_text())["key"]
@@ -211,16 +223,18 @@ def test_another_process_sees_changes(tmp_path: Path, root_key_env: bytes) -> No
 
 
 def test_sigkill_at_random_points_never_corrupts_the_store(tmp_path: Path, root_key_env: bytes) -> None:
-    ctx = multiprocessing.get_context("fork")
+    ctx = _mp()
     store, log = tmp_path / "k.db", tmp_path / "log.jsonl"
     _open(store).close()
     rng = random.Random(20260101)
     kills = 0
     deadline = time.monotonic() + 20
     while kills < 20 and time.monotonic() < deadline:
-        p = ctx.Process(target=_writer, args=(str(store), str(log), 10_000, f"k{kills}"))
+        ready = ctx.Event()
+        p = ctx.Process(target=_writer, args=(str(store), str(log), 10_000, f"k{kills}", root_key_env, ready))
         p.start()
-        time.sleep(rng.uniform(0.02, 0.25))
+        assert ready.wait(30)
+        time.sleep(rng.uniform(0.0, 0.15))  # somewhere in the write loop
         os.kill(p.pid, signal.SIGKILL)
         p.join()
         assert p.exitcode == -signal.SIGKILL
