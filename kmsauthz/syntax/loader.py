@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kmsauthz.errors import InputError, Problem
+from kmsauthz.errors import DocumentTooLargeError, InputError, Problem
 from kmsauthz.model.policy import Policy, PolicyKind
 from kmsauthz.model.spans import Span
 from kmsauthz.syntax.document import Locate, policy_from_document
 from kmsauthz.syntax.json_reader import decode_text, read_json
 from kmsauthz.syntax.language import Parsed, parse_kmsp
-from kmsauthz.syntax.rules import check_kind, infer_kind
+from kmsauthz.syntax.rules import check_kind, infer_kind, size_problem
 from kmsauthz.syntax.schema import validate_document
 
 FORMATS = ("json", "kmsp")
@@ -42,18 +42,38 @@ def build_policy(
     raw_text: str | None = None,
     check_rules: bool = True,
 ) -> Policy:
-    """Schema, then the structural converter, then the rules of the kind (inferred when None)."""
-    validate_document(document, source=source, locate=locate)
+    """Size, schema, then the structural converter, then the rules of the kind (inferred when None).
+
+    A document over its kind's size limit is refused first, with that one problem: validating
+    and converting it would cost time in proportion to a size AWS refuses anyway.
+    """
     resolved = PolicyKind(kind) if kind is not None else infer_kind(document)
+    if check_rules and isinstance(document, dict):
+        too_large = size_problem(resolved, document, source=source, locate=locate, raw_text=raw_text)
+        if too_large is not None:
+            raise DocumentTooLargeError([too_large])
+    validate_document(document, source=source, locate=locate)
     policy = policy_from_document(document, kind=resolved, name=name or source, source=source, locate=locate)
     if check_rules:
         check_kind(policy, document, locate=locate, raw_text=raw_text)
     return policy
 
 
+MAX_POLICY_TEXT = 131_072
+"""Longest policy text parsed: four times AWS's largest policy (a key policy, 32,768 bytes), room
+for white space and comments. Parsing is linear but not free (a 700 KB `.kmsp` took six seconds
+to be refused on size), so longer text is refused before it is parsed."""
+
+
 def parse_text(text: str | bytes, *, source: str, format: str | None) -> tuple[str, Any, Locate, str]:
     """(format, document, locate, decoded text) for JSON or policy-language input."""
     decoded = decode_text(text, source)
+    if len(decoded) > MAX_POLICY_TEXT:
+        raise DocumentTooLargeError(
+            f"policy text is {len(decoded):,} characters, more than the {MAX_POLICY_TEXT:,} kmsauthz parses "
+            "(the largest AWS policy, a key policy, can be at most 32,768 bytes)",
+            Span(source),
+        )
     fmt = detect_format(decoded, source, format)
     if fmt == "json":
         located = read_json(decoded, source)
