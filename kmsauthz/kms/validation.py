@@ -10,6 +10,7 @@ A violation is a ``ValidationException`` that names the parameter (botocore rais
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -35,6 +36,12 @@ def service_model() -> dict[str, Any]:
     return Loader().load_service_model("kms", "service-2")
 
 
+def _length(path: str, n: int, lo: int | None, hi: int | None) -> ValidationException:
+    if lo is not None and n < lo:
+        return _fail(path, f"member must have length greater than or equal to {lo}")
+    return _fail(path, f"member must have length less than or equal to {hi}")
+
+
 def _limits(shape: Mapping[str, Any]) -> tuple[int | None, int | None]:
     return shape.get("min"), shape.get("max")
 
@@ -56,6 +63,8 @@ class _Compiler:
     def _make(self, shape: Mapping[str, Any]) -> Checker:
         kind = shape["type"]
         lo, hi = _limits(shape)
+        lo_ok = lo if lo is not None else 0
+        hi_ok = hi if hi is not None else sys.maxsize
         if kind == "string":
             enum = frozenset(shape["enum"]) if "enum" in shape else None
             pattern = re.compile(shape["pattern"]) if "pattern" in shape else None
@@ -64,11 +73,8 @@ class _Compiler:
             def check_string(v: Any, p: str) -> str:
                 if type(v) is not str:
                     raise _fail(p, f"member must be a string, not {type(v).__name__}")
-                n = len(v)
-                if lo is not None and n < lo:
-                    raise _fail(p, f"member must have length greater than or equal to {lo}")
-                if hi is not None and n > hi:
-                    raise _fail(p, f"member must have length less than or equal to {hi}")
+                if not lo_ok <= len(v) <= hi_ok:
+                    raise _length(p, len(v), lo, hi)
                 if enum is not None and v not in enum:
                     raise _fail(p, f"member must satisfy enum value set: [{enum_text}]")
                 if pattern is not None and pattern.fullmatch(v) is None:
@@ -85,11 +91,8 @@ class _Compiler:
                         v = bytes(v)
                     else:
                         raise _fail(p, f"member must be bytes, not {t.__name__}")
-                n = len(v)
-                if lo is not None and n < lo:
-                    raise _fail(p, f"member must have length greater than or equal to {lo}")
-                if hi is not None and n > hi:
-                    raise _fail(p, f"member must have length less than or equal to {hi}")
+                if not lo_ok <= len(v) <= hi_ok:
+                    raise _length(p, len(v), lo, hi)
                 return v
             return check_blob
         if kind in ("integer", "long"):
@@ -116,11 +119,8 @@ class _Compiler:
             def check_list(v: Any, p: str) -> list[Any]:
                 if not isinstance(v, list | tuple):
                     raise _fail(p, f"member must be a list, not {type(v).__name__}")
-                n = len(v)
-                if lo is not None and n < lo:
-                    raise _fail(p, f"member must have length greater than or equal to {lo}")
-                if hi is not None and n > hi:
-                    raise _fail(p, f"member must have length less than or equal to {hi}")
+                if not lo_ok <= len(v) <= hi_ok:
+                    raise _length(p, len(v), lo, hi)
                 return [member(x, f"{p}[{i}]") for i, x in enumerate(v)]
             return check_list
         if kind == "map":
@@ -130,11 +130,8 @@ class _Compiler:
             def check_map(v: Any, p: str) -> dict[Any, Any]:
                 if not isinstance(v, Mapping):
                     raise _fail(p, f"member must be a map, not {type(v).__name__}")
-                n = len(v)
-                if lo is not None and n < lo:
-                    raise _fail(p, f"member must have length greater than or equal to {lo}")
-                if hi is not None and n > hi:
-                    raise _fail(p, f"member must have length less than or equal to {hi}")
+                if not lo_ok <= len(v) <= hi_ok:
+                    raise _length(p, len(v), lo, hi)
                 return {key(k, f"{p}.key"): value(x, f"{p}[{k!r}]") for k, x in v.items()}
             return check_map
         if kind == "structure":
