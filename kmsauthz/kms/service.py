@@ -321,10 +321,18 @@ class KMSService(GrantOperations):
     def _arn(region: str, account: str, key_id: str) -> str:
         return f"arn:aws:kms:{region}:{account}:key/{key_id}"
 
+    @staticmethod
+    def _authz_view(rec: KeyRecord) -> tuple[Any, ...]:
+        """The parts of a key record the evaluator sees (description, rotation, material: not)."""
+        return (rec.policy, rec.tags, rec.key_spec, rec.key_usage, rec.origin, rec.multi_region_type, rec.state)
+
     def _install(self, rec: KeyRecord, *, push: bool = True) -> _Live:
         self._resolved = {}
         old = self._keys.get(rec.arn)
-        live = _Live(rec, self._model(rec))
+        same = old is not None and self._authz_view(old.rec) == self._authz_view(rec)
+        live = _Live(rec, old.model if same and old is not None else self._model(rec))
+        if same:
+            push = False  # nothing the evaluator sees changed: no recompilation
         if old is not None:
             # keep decrypted material that is still valid; forget what is no longer usable
             if rec.state in (key_states.ENABLED, key_states.PENDING_IMPORT) or rec.state == old.rec.state:
