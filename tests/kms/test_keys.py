@@ -227,3 +227,20 @@ def test_unimplemented_operations_say_so(alice) -> None:
     assert code_of(exc) == "UnsupportedOperationException"
     assert alice.describe_custom_key_stores()["CustomKeyStores"] == []
     _ = BOB
+
+
+def test_the_clock_is_the_evaluators_current_time(clock) -> None:
+    from kmsauthz.kms import LocalKMS
+
+    temp = "arn:aws:iam::111122223333:user/temp"
+    world = make_world()
+    world["principals"].append({"arn": temp, "policies": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"DateLessThan": {"aws:CurrentTime": "2026-06-01T00:00:00Z"}}}]}]})
+    with LocalKMS.from_world(world, clock=clock) as kms:
+        user = kms.client(temp, REGION)
+        assert user.encrypt(KeyId=SEED_KEY, Plaintext=b"x")
+        clock.advance(days=200)
+        with pytest.raises(KMSError) as exc:
+            user.encrypt(KeyId=SEED_KEY, Plaintext=b"x")
+        assert code_of(exc) == "AccessDeniedException"
