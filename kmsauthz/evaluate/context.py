@@ -194,7 +194,7 @@ class RequestContext:
     """Lazy :class:`ConditionContext` for one authorization (one action on one resource)."""
 
     __slots__ = (
-        "_cache", "action", "encryption_context", "facts", "key", "op", "reencrypt_same_key",
+        "_cache", "_ec_folded", "action", "encryption_context", "facts", "key", "op", "reencrypt_same_key",
         "region", "request_alias", "resource_account",
     )
 
@@ -211,6 +211,7 @@ class RequestContext:
         reencrypt_same_key: bool | None = None,
     ) -> None:
         self._cache: dict[str, ContextValue | None] = {}
+        self._ec_folded: dict[str, str] | None = None
         self.facts = facts
         self.action = action
         """Lower-case action of this authorization (`kms:reencryptfrom`)."""
@@ -332,8 +333,17 @@ def _tag_keys(ctx: RequestContext) -> tuple[str, ...] | None:
 # -- kms keys: driven by the catalog's `sources` ---------------------------------------------------
 
 def _ec(ctx: RequestContext, part: str) -> str | None:
-    value = _first_ci(ctx.encryption_context, part)
-    return None if value is _ABSENT else str(value)
+    ec = ctx.encryption_context
+    if not ec:
+        return None
+    folded = ctx._ec_folded
+    if folded is None:
+        folded = {}
+        for k, v in ec.items():
+            folded.setdefault(k.lower(), v)  # the first of two keys that differ only in case
+        ctx._ec_folded = folded
+    value = folded.get(part)
+    return None if value is None else str(value)
 
 
 def _ec_keys(ctx: RequestContext) -> tuple[str, ...] | None:

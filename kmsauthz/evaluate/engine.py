@@ -50,6 +50,8 @@ from kmsauthz.model.world import Grant, IamPrincipal, Key, VpcEndpoint, World
 
 __all__ = ["Authorizer"]
 
+_OPERATIONS = catalog.OPERATIONS
+
 # enum members as module constants: attribute access on an Enum class costs on the hot path
 _NONE, _ACCOUNT, _ROLE, _DIRECT = MatchKind.NONE, MatchKind.ACCOUNT, MatchKind.ROLE, MatchKind.DIRECT
 _ALLOW, _EXPLICIT_DENY, _IMPLICIT_DENY = Effect.ALLOW, Effect.EXPLICIT_DENY, Effect.IMPLICIT_DENY
@@ -429,16 +431,16 @@ class Authorizer:
     def _decide(self, request: Request) -> Decision:
         action = request.action
         low = action.lower()
-        op = catalog.operation(low)
-        ce = self._caller(request.principal)
+        op = _OPERATIONS.get(low)
+        ce = self._callers.get(request.principal) or self._caller(request.principal)
         region = request.region or ref_region(request.key) or self.world.region
         side = ce.side
         endpoint: VpcEndpoint | None = None
         if request.vpc_endpoint and not request.via_service:
             found = self._endpoints.get(request.vpc_endpoint)
             endpoint = found[0] if found is not None else VpcEndpoint(id=request.vpc_endpoint, vpc="", region=region)
-            side = _Side(side.identity, side.boundary, side.session, side.scps,
-                         found[1] if found is not None else None)
+            if found is not None and found[1] is not None:  # None: the default, allow-all endpoint policy
+                side = _Side(side.identity, side.boundary, side.session, side.scps, found[1])
         if request.session_policy is not None:
             side = _Side(side.identity, side.boundary, self._compiled_session(request.session_policy),
                          side.scps, side.endpoint)
