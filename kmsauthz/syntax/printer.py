@@ -38,8 +38,14 @@ def arn_token(value: str) -> str:
     return "*" if value == "*" else quoted(value)
 
 
+_LINE_BREAKING = re.compile("[\u007f-\u009f\u2028\u2029]")
+"""Characters JSON leaves raw but that `str.splitlines`, editors and terminals treat as line breaks
+or controls (U+0085 NEL, U+2028, U+2029, the C1 controls): printed as `\\u` escapes."""
+
+
 def quoted(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False)
+    return _LINE_BREAKING.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def scalar_token(value: Scalar) -> str:
