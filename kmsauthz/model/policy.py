@@ -71,8 +71,8 @@ class ValueList(_Node):
     values: tuple[str, ...]
     scalar: bool = False
     """True when the document wrote a single value, not a list."""
-    span: Span | None = Field(default=None, repr=False, compare=False)
-    value_spans: tuple[Span | None, ...] = Field(default=(), repr=False, compare=False)
+    span: Span | None = Field(default=None, repr=False)
+    value_spans: tuple[Span | None, ...] = Field(default=(), repr=False)
 
 
 PrincipalType = Literal["AWS", "Service", "Federated", "CanonicalUser"]
@@ -91,7 +91,7 @@ class Principal(_Node):
     wildcard: bool = False
     """The document wrote the string `"*"` (not `{"AWS": "*"}`, which is an entry)."""
     entries: tuple[PrincipalEntry, ...] = ()
-    span: Span | None = Field(default=None, repr=False, compare=False)
+    span: Span | None = Field(default=None, repr=False)
 
     def values_of(self, type_: PrincipalType) -> tuple[str, ...]:
         out: list[str] = []
@@ -115,15 +115,15 @@ class ConditionClause(_Node):
     key: str
     values: tuple[Scalar, ...]
     scalar: bool = False
-    span: Span | None = Field(default=None, repr=False, compare=False)
-    operator_span: Span | None = Field(default=None, repr=False, compare=False)
+    span: Span | None = Field(default=None, repr=False)
+    operator_span: Span | None = Field(default=None, repr=False)
 
 
 class Condition(_Node):
     """A Condition block; ``clauses`` keep document order (operator, then key)."""
 
     clauses: tuple[ConditionClause, ...] = ()
-    span: Span | None = Field(default=None, repr=False, compare=False)
+    span: Span | None = Field(default=None, repr=False)
 
     def operators(self) -> tuple[str, ...]:
         """Operators in first-appearance order (the block's JSON keys)."""
@@ -143,8 +143,8 @@ class Statement(_Node):
     resource: ValueList | None = None
     not_resource: ValueList | None = None
     condition: Condition | None = None
-    span: Span | None = Field(default=None, repr=False, compare=False)
-    sid_span: Span | None = Field(default=None, repr=False, compare=False)
+    span: Span | None = Field(default=None, repr=False)
+    sid_span: Span | None = Field(default=None, repr=False)
 
     @property
     def actions(self) -> ValueList | None:
@@ -164,7 +164,7 @@ class Policy(_Node):
     kind: PolicyKind = PolicyKind.IDENTITY
     name: str = "policy"
     """A label for explanations: a file name, `key policy of <key>`, a principal's policy name."""
-    span: Span | None = Field(default=None, repr=False, compare=False)
+    span: Span | None = Field(default=None, repr=False)
 
     @property
     def supports_variables(self) -> bool:

@@ -53,7 +53,7 @@ class Grant(_Model):
     token: str | None = None
     pending: bool = False
     creation_date: datetime | None = None
-    span: Span | None = Field(default=None, repr=False, compare=False)
+    span: Span | None = Field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -73,7 +73,7 @@ class Key(_Model):
     tags: dict[str, str] = Field(default_factory=dict)
     policy: Policy
     grants: list[Grant] = Field(default_factory=list)
-    span: Span | None = Field(default=None, repr=False, compare=False)
+    span: Span | None = Field(default=None, repr=False)
 
     @property
     def arn(self) -> str:
@@ -106,7 +106,7 @@ class IamPrincipal(_Model):
     permissions_boundary: Policy | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     access_keys: list[AccessKey] = Field(default_factory=list)
-    span: Span | None = Field(default=None, repr=False, compare=False)
+    span: Span | None = Field(default=None, repr=False)
 
     @property
     def account(self) -> str:

@@ -82,7 +82,7 @@ def test_the_python_test_example_runs(page_world: Path, monkeypatch, capsys) -> 
 
 @pytest.mark.skipif(
     importlib.util.find_spec("aws_encryption_sdk") is None,
-    reason="the AWS Encryption SDK is not installed: pip install '.[endpoint-test]'",
+    reason="the AWS Encryption SDK is not installed: pip install '.[test]'",
 )
 def test_the_encryption_sdk_example_runs(live, monkeypatch) -> None:
     env = next(body for _, body in blocks("sh") if "AWS_ENDPOINT_URL_KMS" in body and "export" in body)
@@ -96,7 +96,7 @@ def test_the_encryption_sdk_example_runs(live, monkeypatch) -> None:
 
 @pytest.mark.skipif(
     importlib.util.find_spec("awscli") is None,
-    reason="the AWS CLI v1 is not installed: pip install '.[endpoint-test]'",
+    reason="the AWS CLI v1 is not installed: pip install '.[test]'",
 )
 def test_the_aws_cli_session_runs(live, tmp_path: Path) -> None:
     script = next(body for _, body in blocks("sh") if "aws kms" in body)

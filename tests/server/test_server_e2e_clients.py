@@ -1,6 +1,6 @@
 """The AWS CLI (v1) and the AWS Encryption SDK against `kmsauthz serve` over the real LocalKMS.
 
-Both are the optional extra `endpoint-test` (`pip install '.[endpoint-test]'`); each group is
+Both are part of the `test` extra (`pip install '.[test]'`); each group is
 skipped, with the reason, when its package is not installed."""
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ ORDERS_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-123
 
 needs_awscli = pytest.mark.skipif(
     importlib.util.find_spec("awscli") is None,
-    reason="the AWS CLI v1 (`awscli`) is not installed: pip install '.[endpoint-test]'",
+    reason="the AWS CLI v1 (`awscli`) is not installed: pip install '.[test]'",
 )
 needs_esdk = pytest.mark.skipif(
     importlib.util.find_spec("aws_encryption_sdk") is None,
-    reason="the AWS Encryption SDK (`aws-encryption-sdk`) is not installed: pip install '.[endpoint-test]'",
+    reason="the AWS Encryption SDK (`aws-encryption-sdk`) is not installed: pip install '.[test]'",
 )
 
 
