@@ -74,47 +74,46 @@ _EC_PARAMETER = {"kms:reencryptfrom": "SourceEncryptionContext", "kms:reencryptt
 
 
 class _GrantIndex:
-    """One key's grants, indexed by grantee, retiring principal, id and token."""
+    """One key's grants, indexed by grantee, id and token; updated one grant at a time.
 
-    __slots__ = ("all", "by_grantee", "by_id", "by_retiring", "by_token")
+    Buckets are tuples replaced whole and dict entries are set or deleted atomically, so a
+    concurrent ``decide`` sees a grant either fully present or absent.
+    """
+
+    __slots__ = ("by_grantee", "by_id", "by_token")
 
     def __init__(self, grants: Iterable[CGrant] = ()) -> None:
-        self.all: tuple[CGrant, ...] = ()
         self.by_grantee: dict[str, tuple[CGrant, ...]] = {}
-        self.by_retiring: dict[str, tuple[CGrant, ...]] = {}
         self.by_id: dict[str, CGrant] = {}
         self.by_token: dict[str, CGrant] = {}
-        self._rebuild(tuple(grants))
-
-    def _rebuild(self, grants: tuple[CGrant, ...]) -> None:
-        by_grantee: dict[str, list[CGrant]] = {}
-        by_retiring: dict[str, list[CGrant]] = {}
-        by_id: dict[str, CGrant] = {}
-        by_token: dict[str, CGrant] = {}
         for g in grants:
-            by_grantee.setdefault(g.grant.grantee, []).append(g)
-            if g.grant.retiring:
-                by_retiring.setdefault(g.grant.retiring, []).append(g)
-            by_id[g.grant_id] = g
-            if g.grant.token:
-                by_token[g.grant.token] = g
-        # replace whole attributes: a concurrent reader sees the old or the new index, never a mix
-        self.by_grantee = {k: tuple(v) for k, v in by_grantee.items()}
-        self.by_retiring = {k: tuple(v) for k, v in by_retiring.items()}
-        self.by_id = by_id
-        self.by_token = by_token
-        self.all = grants
+            self.put(g)
 
     def put(self, grant: CGrant) -> None:
-        kept = tuple(g for g in self.all if g.grant_id != grant.grant_id)
-        self._rebuild((*kept, grant))
+        self.remove(grant.grant_id)
+        grantee = grant.grant.grantee
+        self.by_grantee[grantee] = (*self.by_grantee.get(grantee, ()), grant)
+        if grant.grant.token:
+            self.by_token[grant.grant.token] = grant
+        self.by_id[grant.grant_id] = grant
 
     def remove(self, grant_id: str) -> bool:
-        kept = tuple(g for g in self.all if g.grant_id != grant_id)
-        changed = len(kept) != len(self.all)
-        if changed:
-            self._rebuild(kept)
-        return changed
+        old = self.by_id.pop(grant_id, None)
+        if old is None:
+            return False
+        grantee = old.grant.grantee
+        bucket = tuple(g for g in self.by_grantee.get(grantee, ()) if g is not old)
+        if bucket:
+            self.by_grantee[grantee] = bucket
+        else:
+            self.by_grantee.pop(grantee, None)
+        token = old.grant.token
+        if token and self.by_token.get(token) is old:
+            del self.by_token[token]
+        return True
+
+    def snapshot(self) -> tuple[CGrant, ...]:
+        return tuple(self.by_id.values())
 
     def for_caller(self, caller: Caller) -> list[tuple[CGrant, MatchKind]]:
         """Grants whose grantee names the caller, with how (a role ARN, an account)."""
@@ -245,7 +244,7 @@ class Authorizer:
         self._aliases: dict[tuple[str, str, str], str] = {}
         self._principals: dict[str, _PrincipalEntry] = {}
         self._roles: dict[tuple[str, str], str] = {}
-        self._callers: dict[str, tuple[Caller, _PrincipalEntry | None]] = {}
+        self._callers: dict[str, _CallerEntry] = {}
         self._sessions: dict[int, tuple[Policy, CompiledPolicy]] = {}
         self._resolved: dict[tuple[str, str | None, str], Resolution[_KeyEntry]] = {}
         self._reasons: dict[tuple[Any, ...], tuple[tuple[Match, ...], str]] = {}
@@ -946,7 +945,7 @@ class _Run:
 
     def _grant_allow(self, low: str, entry: _KeyEntry, ctx: RequestContext, trace: _Trace) -> Match | None:
         grants = entry.grants
-        if not grants.all:
+        if not grants.by_id:
             return None
         request = self.request
         tokens = request.grant_tokens
@@ -1005,7 +1004,7 @@ class _Run:
         elif token is not None:
             candidates = (grants.by_token[token],) if token in grants.by_token else ()
         else:
-            candidates = grants.all
+            candidates = grants.snapshot()
         names = caller.identities | caller.role_identities
         for g in candidates:
             grant = g.grant

@@ -96,9 +96,9 @@ def resolve(
         # A service principal has no account of its own: a key id or alias name can only mean
         # the one key of that id (alias) in the Region, if there is exactly one.
         if ref.kind == "alias":
-            owners = {a for (r, a, name) in aliases if r == region and name == ref.name}
+            owners = {a for (r, a, name) in tuple(aliases) if r == region and name == ref.name}
         else:
-            owners = {a for (r, a, kid) in keys if r == region and kid == ref.name}
+            owners = {a for (r, a, kid) in tuple(keys) if r == region and kid == ref.name}
         if len(owners) != 1:
             return Resolution(None, ref, "NotFoundException", f"Key '{text}' does not exist")
         account = owners.pop()
