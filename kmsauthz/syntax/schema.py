@@ -21,6 +21,7 @@ from kmsauthz._resources import grammar_file
 from kmsauthz.errors import PolicyValidationError, Problem
 from kmsauthz.model.spans import Span, pointer_join
 from kmsauthz.syntax.document import where
+from kmsauthz.syntax.schema_fast import Check, compile_schema
 
 Locate = Callable[[str], Span | None]
 
@@ -37,6 +38,12 @@ def _validator() -> jsonschema.Draft202012Validator:
     schema = policy_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
+
+
+@cache
+def _fast_check() -> Check | None:
+    """The compiled yes/no check (None if the schema outgrows it): valid documents skip jsonschema."""
+    return compile_schema(policy_schema())
 
 
 def describe(value: Any) -> str:
@@ -129,6 +136,9 @@ def _property_name_error(error: ValidationError) -> tuple[str, str, str | None]:
 
 def schema_problems(document: Any, *, source: str, locate: Locate | None = None) -> list[Problem]:
     """Every violation of the policy schema, each with its span (sorted by position)."""
+    fast = _fast_check()
+    if fast is not None and fast(document):
+        return []
     problems: list[tuple[tuple[int, int, str], Problem]] = []
     for error in _leaves(_validator().iter_errors(document)):
         if "propertyNames" in error.relative_schema_path:

@@ -1,0 +1,89 @@
+"""The load fast paths decide exactly as the slow ones they stand in front of.
+
+`schema_fast` answers "valid?" for the policy schema; it must never call a document valid that
+jsonschema rejects (and should accept what jsonschema accepts, or the speed is lost).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kmsauthz.syntax.schema import _fast_check, policy_schema
+from kmsauthz.syntax.schema_fast import compile_schema
+
+_VALIDATOR = jsonschema.Draft202012Validator(policy_schema())
+
+_names = st.sampled_from([
+    "Version", "Id", "Statement", "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
+    "Resource", "NotResource", "Condition", "AWS", "Service", "Federated", "CanonicalUser", "StringEquals",
+    "ForAnyValue:StringLike", "NullIfExists", "Null", "BoolIfExists", "Foo:StringEquals", "kms:ViaService",
+    "", "Allow", "Deny", "*", "2012-10-17", "2008-10-17", "effect",
+])
+_scalars = st.one_of(_names, st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False),
+                     st.none(), st.text(max_size=3))
+_json: st.SearchStrategy[Any] = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_names, inner, max_size=4)),
+    max_leaves=25,
+)
+
+
+@st.composite
+def _policyish(draw: st.DrawFn) -> Any:
+    """Mostly-valid documents with one random element swapped, so both answers occur often."""
+    statement = {
+        "Effect": draw(st.sampled_from(["Allow", "Deny"])),
+        draw(st.sampled_from(["Principal", "NotPrincipal"])): draw(st.one_of(
+            st.just("*"), st.dictionaries(st.sampled_from(["AWS", "Service"]),
+                                          st.one_of(_names, st.lists(_names, max_size=2)), max_size=2))),
+        draw(st.sampled_from(["Action", "NotAction"])): draw(st.one_of(_names, st.lists(_names, max_size=2))),
+        "Resource": "*",
+        "Condition": draw(st.dictionaries(_names, st.dictionaries(_names, _json, max_size=2), max_size=2)),
+    }
+    for _ in range(draw(st.integers(0, 2))):
+        statement[draw(_names)] = draw(_json)
+    body: Any = statement if draw(st.booleans()) else [statement, dict(statement)]
+    doc: dict[str, Any] = {"Version": draw(st.sampled_from(["2012-10-17", "2008-10-17", "x"])), "Statement": body}
+    if draw(st.booleans()):
+        doc[draw(_names)] = draw(_json)
+    return doc
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_policyish(), _json))
+def test_fast_check_agrees_with_jsonschema(document: Any) -> None:
+    fast = _fast_check()
+    assert fast is not None
+    assert fast(document) == _VALIDATOR.is_valid(document)
+
+
+def test_fast_check_accepts_a_console_policy_and_rejects_each_flaw() -> None:
+    fast = _fast_check()
+    assert fast is not None
+    good = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "Use", "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::111122223333:root"]},
+        "Action": ["kms:Decrypt"], "Resource": "*",
+        "Condition": {"ForAnyValue:StringLike": {"kms:EncryptionContext:Project": ["a*", 1, True]}}}]}
+    assert fast(good)
+    flaws: list[tuple[str, Any]] = [
+        ("Effect", "allow"), ("Principal", {}), ("Action", []), ("Condition", {"StringEqual": {"k": "v"}}),
+        ("Condition", {"StringEquals": {"": "v"}}), ("Condition", {"StringEquals": {"k": None}}),
+        ("NotAction", "kms:Encrypt"), ("Sid", 3),
+    ]
+    for field, value in flaws:
+        bad = {"Statement": [dict(good["Statement"][0], **{field: value})]}  # type: ignore[index]
+        assert not _VALIDATOR.is_valid(bad)
+        assert not fast(bad), field
+
+
+def test_unknown_keywords_are_left_to_jsonschema() -> None:
+    assert compile_schema({"type": "object", "patternProperties": {"a": True}, "additionalProperties": False}) is None
+    assert compile_schema({"format": "date"}) is None
+    check = compile_schema({"type": "object"})
+    assert check is not None
+    assert not check({1: "non-string key, only from YAML"})  # jsonschema decides that one
+    assert not check({"a": {1, 2}})  # not a JSON value
