@@ -87,3 +87,59 @@ def test_unknown_keywords_are_left_to_jsonschema() -> None:
     assert check is not None
     assert not check({1: "non-string key, only from YAML"})  # jsonschema decides that one
     assert not check({"a": {1, 2}})  # not a JSON value
+
+
+_json_text_values: st.SearchStrategy[Any] = st.recursive(
+    st.one_of(st.text(max_size=4), st.integers(-(10**30), 10**30), st.booleans(), st.none(),
+              st.floats(allow_nan=False, allow_infinity=False)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_text_values, st.sampled_from([None, 1, 2]), st.booleans())
+def test_reader_fast_paths_read_what_json_reads_and_locate_every_node(value: Any, indent: int | None,
+                                                                      ascii_only: bool) -> None:
+    import json
+
+    from kmsauthz.syntax.json_reader import read_json
+
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
+    located = read_json(text)
+    assert located.value == json.loads(text)
+    lines = text.split("\n")
+
+    def walk(node: Any, pointer: str) -> None:
+        span = located.spans[pointer]
+        start = lines[span.line - 1][span.column - 1]
+        assert start == json.dumps(node, ensure_ascii=ascii_only)[0]
+        assert span.end_line is not None and span.end_column is not None
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, pointer + "/" + k.replace("~", "~0").replace("/", "~1"))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{pointer}/{i}")
+
+    walk(json.loads(text), "")
+
+
+def test_reader_fast_paths_leave_every_error_to_the_slow_path() -> None:
+    import pytest
+
+    from kmsauthz.errors import PolicySyntaxError
+    from kmsauthz.syntax.json_reader import read_json
+
+    cases = {
+        '{"a": 01}': "leading zeros", '{"a": 1.}': "after the decimal point", '{"a": 1e}': "in the exponent",
+        '{"a": -}': "expected a digit", '{"a": "x\ty"}': "control character U+0009",
+        '{"a": "\\q"}': "invalid escape", '{"a": -' + "1" * 4000 + "}": "number is too long",
+        '{"a": 1 // c\n}': "comments are not allowed",
+    }
+    for text, message in cases.items():
+        with pytest.raises(PolicySyntaxError) as info:
+            read_json(text)
+        assert message in str(info.value), text
+    assert read_json('{"a": -' + "1" * 3999 + "}").value["a"] == -int("1" * 3999)
+    assert read_json('{"a": "\\u00e9\\n", "b": 0, "c": -0, "d": 2.5e3}').value == {"a": "é\n", "b": 0, "c": 0, "d": 2500.0}
