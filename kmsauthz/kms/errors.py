@@ -38,10 +38,14 @@ class KMSError(KmsauthzError, _ClientError):
 
     code: ClassVar[str] = "KMSError"
     http_status: ClassVar[int] = 400
+    decision: Any = None
+    """For an ``AccessDeniedException`` the evaluator raised: its ``kmsauthz.model.Decision``
+    (``.effect`` is ``ExplicitDeny`` or ``ImplicitDeny``); None otherwise."""
 
-    def __init__(self, message: str = "", *, operation_name: str | None = None) -> None:
+    def __init__(self, message: str = "", *, operation_name: str | None = None, decision: Any = None) -> None:
         self.message = message
         self.operation_name = operation_name
+        self.decision = decision
         self.response = {
             "Error": {"Code": self.code, "Message": message},
             "message": message,

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kmsauthz import catalog
-from kmsauthz.errors import InputError
+from kmsauthz.errors import DocumentTooLargeError, InputError
 from kmsauthz.evaluate.resolve import parse_key_ref, resolve
 from kmsauthz.kms import crypto, key_states
 from kmsauthz.kms.clock import DAY, Clock, to_datetime
@@ -74,6 +74,7 @@ from kmsauthz.model.world import Grant, GrantConstraints, Key, World
 
 MAX_KEY_POLICY_BYTES = 32768
 MAX_ALIASES_PER_KEY = 50
+MAX_KEYS_PER_REGION = 100_000  # customer managed keys per account and Region (resource-limits.html)
 MAX_TAGS = 50
 MAX_ON_DEMAND_ROTATIONS = 25
 IMPORT_TOKEN_TTL = DAY
@@ -198,6 +199,7 @@ class KMSService(GrantOperations):
         self._authorizer_factory = authorizer_factory
         self._lock = threading.RLock()
         self._keys: dict[str, _Live] = {}
+        self._key_counts: dict[tuple[str, str], int] = {}  # (account, Region) -> keys, for the quota
         self._by_addr: dict[tuple[str, str, str], _Live] = {}
         self._aliases: dict[tuple[str, str, str], AliasRecord] = {}  # (region, account, name)
         self._alias_targets: dict[tuple[str, str, str], str] = {}
@@ -345,6 +347,9 @@ class KMSService(GrantOperations):
                 live.private = old.private if old.rec.current_material == rec.current_material else None
             else:
                 old.wipe()
+        if old is None:
+            scope = (rec.account, rec.region)
+            self._key_counts[scope] = self._key_counts.get(scope, 0) + 1
         self._keys[rec.arn] = live
         self._by_addr[(rec.region, rec.account, rec.key_id)] = live
         if push:
@@ -358,6 +363,7 @@ class KMSService(GrantOperations):
             return
         live.wipe()
         rec = live.rec
+        self._key_counts[(rec.account, rec.region)] = self._key_counts.get((rec.account, rec.region), 1) - 1
         self._by_addr.pop((rec.region, rec.account, rec.key_id), None)
         for g in list(self._grants.pop(arn, {}).values()):
             if g.token:
@@ -529,7 +535,7 @@ class KMSService(GrantOperations):
         if not d.allowed:
             raise AccessDeniedException(d.reason or (
                 f"User: {ctx.principal} is not authorized to perform: {action} on resource: "
-                f"{d.resource or key or '*'}"))
+                f"{d.resource or key or '*'}"), decision=d)
         return d
 
     def _check_tokens(self, params: Mapping[str, Any]) -> None:
@@ -764,11 +770,18 @@ class KMSService(GrantOperations):
             rec.expiration_model = None
 
         def tx(db: Any) -> None:
+            self._key_quota(rec)
             self.store.put_key(db, rec)
             if secret is not None:
                 self.store.put_material(db, rec.arn, rec.materials[0].id, secret)
         self._write(tx)
         return {"KeyMetadata": self._metadata(self._keys[rec.arn])}
+
+    def _key_quota(self, rec: KeyRecord) -> None:
+        """The customer managed keys quota, checked in the write transaction (the cache is fresh there)."""
+        if self._key_counts.get((rec.account, rec.region), 0) >= MAX_KEYS_PER_REGION:
+            raise LimitExceededException(
+                f"account `{rec.account}` has {MAX_KEYS_PER_REGION} keys in `{rec.region}`, its quota")
 
     def _op_DescribeKey(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         live = self._use(ctx, "DescribeKey", p)
@@ -1069,6 +1082,7 @@ class KMSService(GrantOperations):
         secrets = {m.id: bytes(self._secret(live, m.id)) for m in rec.materials}
 
         def tx(db: Any) -> None:
+            self._key_quota(rec)
             self.store.put_key(db, rec)
             for mid, s in secrets.items():
                 self.store.put_material(db, arn, mid, s)
@@ -1160,6 +1174,9 @@ class KMSService(GrantOperations):
         now = self._now()
 
         def tx(db: Any) -> None:
+            # the aliases-per-key quota applies to UpdateAlias too (resource-limits.html#aliases-per-key)
+            if new.rec.key_id != a.target_key_id and len(self._aliases_of(new.rec)) >= MAX_ALIASES_PER_KEY:
+                raise LimitExceededException(f"a key can have at most {MAX_ALIASES_PER_KEY} aliases")
             self.store.put_alias(db, AliasRecord(name, a.account, a.region, new.rec.key_id, a.created, now))
         self._write(tx)
         return {}
@@ -1615,6 +1632,10 @@ def parse_key_policy(text: str, arn: str) -> Policy:
     try:
         return load_policy_text(text, kind=PolicyKind.KEY, source=f"key policy of {arn}",
                                 name=f"key policy of {arn}")
+    except DocumentTooLargeError as exc:
+        # AWS: a key policy over 32 KB is LimitExceededException ("a length constraint or quota was
+        # exceeded"), not MalformedPolicyDocumentException (semantics §7.3; KMS API Reference, PutKeyPolicy)
+        raise LimitExceededException(f"the key policy is too large: {exc}") from None
     except InputError as exc:
         raise MalformedPolicyDocumentException(f"the key policy is not valid: {exc}") from None
 

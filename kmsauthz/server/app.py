@@ -314,9 +314,11 @@ class Endpoint:
         if not isinstance(code, str) or not isinstance(message, str):
             return self._internal(entry, exc)
         if code == "AccessDeniedException":
+            # the evaluator's effect (ExplicitDeny / ImplicitDeny); a deny with no decision behind
+            # it (or a decision that failed closed on an internal error) is logged as plain Deny
             decision = getattr(exc, "decision", None)
-            effect = getattr(decision, "effect", None)
-            entry.decision = str(getattr(effect, "value", effect)) if effect is not None else "Deny"
+            effect = str(getattr(getattr(decision, "effect", None), "value", ""))
+            entry.decision = effect if effect in ("ExplicitDeny", "ImplicitDeny") else "Deny"
         status = getattr(exc, "http_status", None)
         return self._error(entry, code, message, status if isinstance(status, int) else None)
 
