@@ -172,10 +172,6 @@ class CStatement:
         """No Action or no Resource: stored by KMS, never applies (§1.4, E8)."""
         return self.action is None or self.resource is None
 
-    @property
-    def sid(self) -> str | None:
-        return self.match.sid
-
 
 def _compile_statement(index: int, st: Statement, policy: Policy, layer: str, label: str) -> CStatement:
     variables = policy.supports_variables

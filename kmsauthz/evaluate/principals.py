@@ -206,10 +206,6 @@ class PrincipalMatcher:
             return _DIRECT if caller.type == "Account" else _ACCOUNT
         return _NONE
 
-    def names_any(self, caller: Caller) -> bool:
-        """Plain membership, for guardrail resource policies (RCPs, endpoint policies)."""
-        return self.kind(caller) is not MatchKind.NONE
-
     def exempts(self, caller: Caller) -> bool:
         """`NotPrincipal`: the caller is exempt only if its whole chain is listed (§1.6)."""
         if self.wildcard:
