@@ -222,13 +222,14 @@ class CampaignResult:
 
 
 def campaign(folder: Path, *, kills: int, seed: int = 20261201, budget: float | None = None,
-             writers: int = 2, check_every: int = 10, max_wait: float = 0.08) -> CampaignResult:
+             writers: int = 2, check_every: int = 10, max_wait: float = 0.08,
+             root_key: bytes | None = None) -> CampaignResult:
     """Kill ``kills`` writers (``writers`` at a time on one store), checking every ``check_every`` kills."""
     from kmsauthz.kms import LocalKMS
 
     folder.mkdir(parents=True, exist_ok=True)
     store = folder / "keys.db"
-    root_key = os.urandom(32)
+    root_key = root_key or os.urandom(32)
     LocalKMS.from_world(world(), store=store, root_key=root_key).close()
     ctx = _context()
     rng = random.Random(seed)
