@@ -999,6 +999,8 @@ class _Run:
         caller = self.caller
         gid = params.get("GrantId")
         token = params.get("GrantToken")
+        gid = str(gid) if gid is not None else None
+        token = str(token) if token is not None else None
         if gid is not None:
             candidates: Sequence[CGrant] = (grants.by_id[gid],) if gid in grants.by_id else ()
         elif token is not None:

@@ -338,3 +338,21 @@ def test_session_policy_objects_are_compiled_once_per_object() -> None:
         assert decide(auth, f"arn:aws:sts::{A}:assumed-role/app/s", "kms:Decrypt", session_policy=sp).outcome == "Allow"
         assert decide(auth, f"arn:aws:sts::{A}:assumed-role/app/s", "kms:Encrypt",
                       session_policy=sp).outcome == "ImplicitDeny"
+
+
+@pytest.mark.parametrize("params", [
+    {"Operations": "Decrypt"}, {"Operations": [1, None]}, {"Constraints": ["x"]},
+    {"Constraints": {"EncryptionContextEquals": "x"}}, {"DestinationKeyId": 5}, {"ValidTo": object()},
+    {"Tags": "x"}, {"GrantId": ["a"]}, {"GrantToken": {"a": 1}}, {"PrimaryRegion": None},
+])
+def test_odd_parameters_never_cause_an_internal_error(params: dict[str, Any]) -> None:
+    stmt = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*",
+            "Condition": {"ForAnyValue:StringEquals": {"kms:GrantOperations": "Decrypt"},
+                          "StringLike": {"aws:RequestTag/Env": "*", "kms:GrantConstraintType": "*"}}}
+    auth = Authorizer(World(keys=[key(K1, statements=[DELEGATE, stmt], grants=[
+        Grant(grant_id="a" * 64, grantee=ALICE, operations=("Decrypt", "RetireGrant"))])]))
+    for action in ("kms:CreateGrant", "kms:ReEncrypt", "kms:ImportKeyMaterial", "kms:TagResource",
+                   "kms:RetireGrant", "kms:UpdatePrimaryRegion", "kms:CreateKey", "kms:Decrypt"):
+        d = auth.decide(Request(principal=ALICE, action=action, key=K1, parameters=params,
+                                context={"x:y": {"a": 1}, "aws:SourceIp": ["203.0.113.1"]}))
+        assert not any(e.startswith("internal error") for e in d.errors), (action, d.errors)
