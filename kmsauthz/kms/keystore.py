@@ -20,7 +20,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,10 +291,20 @@ class Keystore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                # a COMMIT that fails (SQLITE_FULL, SQLITE_IOERR) leaves the transaction open: it
+                # must be rolled back too, or the connection stays inside it and every later write
+                # fails ("cannot start a transaction within a transaction") while reads see the
+                # uncommitted rows (https://www.sqlite.org/lang_transaction.html, "Response To Errors")
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open (SQLite may have rolled it back itself)."""
+        if self._db.in_transaction:
+            with suppress(sqlite3.Error):  # the original error is the one to report
+                self._db.execute("ROLLBACK")
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
