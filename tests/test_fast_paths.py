@@ -124,6 +124,14 @@ def test_reader_fast_paths_read_what_json_reads_and_locate_every_node(value: Any
 
     walk(json.loads(text), "")
 
+    from kmsauthz.syntax.json_reader import _fast_read, _Scanner
+
+    fast, slow = _fast_read(text, "f.json"), _Scanner(text, "f.json").parse()
+    if "\\u" not in text:
+        assert fast is not None
+    if fast is not None:
+        assert (fast.value, fast.spans, fast.key_spans) == (slow.value, slow.spans, slow.key_spans)
+
 
 def test_reader_fast_paths_leave_every_error_to_the_slow_path() -> None:
     import pytest
@@ -138,6 +146,13 @@ def test_reader_fast_paths_leave_every_error_to_the_slow_path() -> None:
         '{"a": 1 // c\n}': "comments are not allowed",
     }
     for text, message in cases.items():
+        with pytest.raises(PolicySyntaxError) as info:
+            read_json(text)
+        assert message in str(info.value), text
+    for text, message in {'{"a": 1, "a": 2}': "duplicate key `a`", '{"a": NaN}': "`NaN` is not JSON",
+                          '{"a": 1e999}': "out of range", '{"a": "\\ud800"}': "unpaired UTF-16 surrogate",
+                          '\ufeff{}': "byte order mark", "[" * 70 + "]" * 70: "nesting is deeper",
+                          '{"a": 1} x': "after the end"}.items():
         with pytest.raises(PolicySyntaxError) as info:
             read_json(text)
         assert message in str(info.value), text

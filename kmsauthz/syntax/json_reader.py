@@ -10,7 +10,9 @@ and a caret.
 
 from __future__ import annotations
 
+import json
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,12 +43,22 @@ class Located:
 
     value: Any
     spans: dict[str, Span] = field(default_factory=dict)
-    key_spans: dict[str, Span] = field(default_factory=dict)
-    """Where the *key* of an object member starts (pointer of the member)."""
     text: str = ""
+    source: str = "<string>"
+    key_offsets: dict[str, int] = field(default_factory=dict, repr=False)
+    """Where the *key* of an object member starts (offset into ``text``), by the member's pointer."""
+    _key_spans: dict[str, Span] | None = field(default=None, repr=False, compare=False)
 
     def locate(self, pointer: str) -> Span | None:
         return self.spans.get(pointer)
+
+    @property
+    def key_spans(self) -> dict[str, Span]:
+        """Where the *key* of an object member starts (pointer of the member); built when first asked."""
+        if self._key_spans is None:
+            index = LineIndex(self.text)
+            self._key_spans = {p: index.span(self.source, at, pointer=p) for p, at in self.key_offsets.items()}
+        return self._key_spans
 
 
 def decode_text(data: bytes | str, source: str) -> str:
@@ -80,7 +92,7 @@ class _Scanner:
         self.source = source
         self.pos = 0
         self.index = LineIndex(text)
-        self.result = Located(None, text=text)
+        self.result = Located(None, text=text, source=source)
 
     # errors ---------------------------------------------------------------------------------
     def fail(self, message: str, at: int | None = None, width: int = 1) -> PolicySyntaxError:
@@ -179,10 +191,10 @@ class _Scanner:
             key = self.string()
             member = pointer_join(pointer, key)
             if key in out:
-                first = self.result.key_spans[member]
+                first = self.index.span(self.source, self.result.key_offsets[member])
                 raise self.fail(f"duplicate key `{key}` (first at line {first.line}, column {first.column})",
                                 at=key_start, width=self.pos - key_start)
-            self.result.key_spans[member] = self.index.span(self.source, key_start, pointer=member)
+            self.result.key_offsets[member] = key_start
             self.skip_ws()
             if self.peek() != ":":
                 raise self.fail(f"unexpected {self._describe_here()}: expected `:` after member name")
@@ -330,7 +342,108 @@ class _Scanner:
         return value
 
 
+class _NotPlain(Exception):
+    """The fast path declines a document: the scanner reads it (and words any error)."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _NotPlain
+    return out
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotPlain
+
+
+def _finite_float(lexeme: str) -> float:
+    value = float(lexeme)
+    if value in (float("inf"), float("-inf")):
+        raise _NotPlain
+    return value
+
+
+def _short_int(lexeme: str) -> int:
+    if len(lexeme) > 4000:
+        raise _NotPlain
+    return int(lexeme)
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant,
+                            parse_float=_finite_float, parse_int=_short_int, strict=True)
+_TOKEN = re.compile(r'[ \t\n\r]*("[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:,]|[^ \t\n\r{}\[\]:,"]+)')
+"""One JSON token after optional white space (only ever run over text json has accepted)."""
+
+
+def _fast_read(text: str, source: str) -> Located | None:
+    """The C decoder for the value, then one token pass for the spans; None to use the scanner.
+
+    Everything the scanner would reject is declined here (json's own errors, duplicate keys, NaN
+    and Infinity, out-of-range numbers, a BOM, `\\u` escapes, whose surrogate rules differ, and
+    nesting deeper than :data:`MAX_DEPTH`), so a document read here is one the scanner reads to the
+    same value, and the spans are the same: a value from its first to past its last character, a
+    key from its opening quote.
+    """
+    if "\\u" in text or text.startswith("\ufeff"):
+        return None
+    try:
+        value = _DECODER.decode(text)
+    except (_NotPlain, ValueError, RecursionError):
+        return None
+    line_starts = LineIndex(text).line_starts
+    spans: dict[str, Span] = {}
+    key_offsets: dict[str, int] = {}
+    # (start, end) of every token, white space excluded, in one pass
+    toks = [m.span(1) for m in _TOKEN.finditer(text)]
+
+    def walk(node: Any, pointer: str, i: int, depth: int) -> int:
+        """Record ``node`` (whose first token is ``toks[i]``); the index of the token after it."""
+        if depth > MAX_DEPTH:
+            raise _NotPlain
+        start = toks[i][0]
+        t = type(node)
+        if t is dict:
+            i += 1  # past `{`
+            for key, child in node.items():
+                member = _join(pointer, key)
+                key_offsets[member] = toks[i][0]
+                i = walk(child, member, i + 2, depth + 1) + 1  # past key and `:`; then past `,` or `}`
+            if not node:
+                i += 1  # `}`
+        elif t is list:
+            i += 1  # past `[`
+            for n, child in enumerate(node):
+                i = walk(child, f"{pointer}/{n}", i, depth + 1) + 1  # then past `,` or `]`
+            if not node:
+                i += 1  # `]`
+        else:
+            i += 1
+        end = toks[i - 1][1]
+        line = bisect_right(line_starts, start)
+        end_line = bisect_right(line_starts, end, line - 1)
+        spans[pointer] = Span(source, line, start - line_starts[line - 1] + 1, pointer,
+                              end_line, end - line_starts[end_line - 1] + 1)
+        return i
+
+    try:
+        if walk(value, "", 0, 0) != len(toks):
+            return None
+    except (_NotPlain, IndexError):
+        return None
+    return Located(value, spans, text, source, key_offsets)
+
+
+def _join(pointer: str, key: str) -> str:
+    if "~" in key or "/" in key:
+        return pointer_join(pointer, key)
+    return pointer + "/" + key
+
+
 def read_json(data: bytes | str, source: str = "<string>") -> Located:
     """Parse one JSON document strictly, recording the span of every node."""
     text = decode_text(data, source)
+    fast = _fast_read(text, source)
+    if fast is not None:
+        return fast
     return _Scanner(text, source).parse()

@@ -214,7 +214,23 @@ def _check_statement(c: _Checker, st: Statement, index: int) -> None:
             c.fail(ptr, f"{here}: a statement of {label} needs Resource or NotResource", st.span)
 
 
+def _surely_clean(document: Any) -> bool:
+    """True when no string or key of the document can hold a character outside the allowed set.
+
+    One C-speed pass (the compact JSON text, searched once) instead of a walk over every node. JSON
+    escapes characters below U+0020 (`\\b`, `\\u0001`), so any backslash in the text sends the
+    document to the walk, which finds and locates the culprit.
+    """
+    try:
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # not JSON-shaped (e.g. from YAML): walk it
+        return False
+    return "\\" not in text and _ALLOWED_CHAR.search(text) is None
+
+
 def _check_characters(c: _Checker, document: Any, pointer: str = "") -> None:
+    if not pointer and _surely_clean(document):
+        return
     if isinstance(document, str):
         bad = _ALLOWED_CHAR.search(document)
         if bad:

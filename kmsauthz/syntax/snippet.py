@@ -19,6 +19,11 @@ class LineIndex:
             append(i + 1)
             i = find("\n", i + 1)
 
+    @property
+    def line_starts(self) -> list[int]:
+        """Offset of the first character of every line (line 1 first)."""
+        return self._starts
+
     def position(self, offset: int) -> tuple[int, int]:
         line = bisect_right(self._starts, offset)
         return line, offset - self._starts[line - 1] + 1
