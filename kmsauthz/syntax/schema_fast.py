@@ -76,13 +76,27 @@ class _Compiler:
             return lambda v: True
         if len(checks) == 1:
             return checks[0]
-        return lambda v: all(c(v) for c in checks)
+        chain = tuple(checks)
+
+        def every(v: Any) -> bool:
+            for c in chain:  # noqa: SIM110 - a loop is faster than all() over a generator
+                if not c(v):
+                    return False
+            return True
+
+        return every
 
     def keyword(self, keyword: str, arg: Any, schema: dict[str, Any]) -> Check:
         if keyword == "type":
             names = [arg] if isinstance(arg, str) else list(arg)
             for n in names:
                 _is_type(None, n)  # refuse unknown type names now
+            if len(names) == 1:
+                exact = {"string": str, "object": dict, "array": list, "boolean": bool}.get(names[0])
+                if exact is not None:  # the document holds JSON types only (checked first): exact types
+                    return lambda v: type(v) is exact
+                only = names[0]
+                return lambda v: _is_type(v, only)
             return lambda v: any(_is_type(v, n) for n in names)
         if keyword in ("enum", "const"):
             options = [arg] if keyword == "const" else list(arg)
@@ -97,8 +111,16 @@ class _Compiler:
             return lambda v: not isinstance(v, dict) or all(n in v for n in names)
         if keyword == "properties":
             props = {name: self.compile(sub) for name, sub in arg.items()}
-            return lambda v: not isinstance(v, dict) or all(
-                props[k](x) for k, x in v.items() if k in props)
+
+            def properties(v: Any) -> bool:
+                if type(v) is dict:
+                    for k, x in v.items():
+                        c = props.get(k)
+                        if c is not None and not c(x):
+                            return False
+                return True
+
+            return properties
         if keyword == "additionalProperties":
             if "patternProperties" in schema:
                 raise _Unsupported("patternProperties")
@@ -106,7 +128,15 @@ class _Compiler:
             if arg is False:
                 return lambda v: not isinstance(v, dict) or all(k in known for k in v)
             extra = self.compile(arg)
-            return lambda v: not isinstance(v, dict) or all(extra(x) for k, x in v.items() if k not in known)
+
+            def additional(v: Any) -> bool:
+                if type(v) is dict:
+                    for k, x in v.items():
+                        if k not in known and not extra(x):
+                            return False
+                return True
+
+            return additional
         if keyword == "propertyNames":
             names_check = self.compile(arg)
             # A non-string key (only from YAML) is left to jsonschema.
@@ -115,7 +145,15 @@ class _Compiler:
             if isinstance(arg, list) or "prefixItems" in schema:
                 raise _Unsupported("tuple items")
             item = self.compile(arg)
-            return lambda v: not isinstance(v, list) or all(item(x) for x in v)
+
+            def items(v: Any) -> bool:
+                if type(v) is list:
+                    for x in v:
+                        if not item(x):
+                            return False
+                return True
+
+            return items
         if keyword == "minItems":
             n = int(arg)
             return lambda v: not isinstance(v, list) or len(v) >= n
@@ -130,8 +168,16 @@ class _Compiler:
             regex = re.compile(arg)
             return lambda v: not isinstance(v, str) or regex.search(v) is not None
         if keyword == "oneOf":
-            branches = [self.compile(s) for s in arg]
-            return lambda v: sum(1 for b in branches if b(v)) == 1
+            alternatives = tuple(self.compile(s) for s in arg)
+
+            def one_of(v: Any) -> bool:
+                hits = 0
+                for b in alternatives:
+                    if b(v):
+                        hits += 1
+                return hits == 1
+
+            return one_of
         if keyword == "anyOf":
             branches = [self.compile(s) for s in arg]
             return lambda v: any(b(v) for b in branches)
