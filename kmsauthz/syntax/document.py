@@ -52,6 +52,15 @@ class _Reader:
         self.problems.append(Problem(message, self.span(pointer), "policy-invalid"))
 
 
+def _join(pointer: str, part: str | int) -> str:
+    """:func:`pointer_join` for one part, without its escaping work when there is nothing to escape."""
+    if type(part) is int:
+        return f"{pointer}/{part}"
+    if type(part) is not str or "~" in part or "/" in part:
+        return pointer_join(pointer, part)
+    return f"{pointer}/{part}"
+
+
 def where(pointer: str) -> str:
     """`/Statement/2/Effect` → `Statement[2].Effect`, the form used in messages."""
     out = ""
@@ -69,7 +78,7 @@ def _value_list(r: _Reader, value: Any, pointer: str) -> ValueList | None:
             values=tuple(value),
             scalar=False,
             span=r.span(pointer),
-            value_spans=tuple(r.span(pointer_join(pointer, i)) for i in range(len(value))),
+            value_spans=tuple(r.span(_join(pointer, i)) for i in range(len(value))),
         )
     r.fail(pointer, f"{where(pointer)} must be a string or a list of strings")
     return None
@@ -83,7 +92,7 @@ def _principal(r: _Reader, value: Any, pointer: str) -> Principal | None:
         return None
     entries: list[PrincipalEntry] = []
     for type_, values in value.items():
-        p = pointer_join(pointer, type_)
+        p = _join(pointer, type_)
         if type_ not in PRINCIPAL_TYPES:
             r.fail(p, f"{where(p)}: unknown principal type `{type_}` (expected one of "
                       f"{', '.join(PRINCIPAL_TYPES)})")
@@ -112,7 +121,7 @@ def _condition(r: _Reader, value: Any, pointer: str) -> Condition | None:
         return None
     clauses: list[ConditionClause] = []
     for operator, block in value.items():
-        op_ptr = pointer_join(pointer, operator)
+        op_ptr = _join(pointer, operator)
         qualifier, base, if_exists = split_operator(operator)
         if qualifier is not None and qualifier not in QUALIFIERS:
             r.fail(op_ptr, f"{where(op_ptr)}: unknown set qualifier `{qualifier}` "
@@ -122,7 +131,7 @@ def _condition(r: _Reader, value: Any, pointer: str) -> Condition | None:
             r.fail(op_ptr, f"{where(op_ptr)} must be a mapping of condition keys to values")
             continue
         for key, values in block.items():
-            k_ptr = pointer_join(op_ptr, key)
+            k_ptr = _join(op_ptr, key)
             scalar = not isinstance(values, list)
             items = [values] if scalar else values
             if not all(isinstance(v, str | bool | int | float) and v is not None for v in items):
@@ -150,33 +159,33 @@ def _statement(r: _Reader, value: Any, pointer: str) -> Statement | None:
         return None
     for field in value:
         if field not in STATEMENT_FIELDS:
-            p = pointer_join(pointer, field)
+            p = _join(pointer, field)
             r.fail(p, f"{where(pointer)}: unknown field `{field}`")
     effect = value.get("Effect")
     if effect not in ("Allow", "Deny"):
-        p = pointer_join(pointer, "Effect")
+        p = _join(pointer, "Effect")
         got = "nothing" if "Effect" not in value else f"`{effect}`"
         r.fail(p if "Effect" in value else pointer, f'{where(p)} must be "Allow" or "Deny", got {got}')
         return None
     sid = value.get("Sid")
     if sid is not None and not isinstance(sid, str):
-        r.fail(pointer_join(pointer, "Sid"), f"{where(pointer_join(pointer, 'Sid'))} must be a string")
+        r.fail(_join(pointer, "Sid"), f"{where(_join(pointer, 'Sid'))} must be a string")
         sid = None
     fields: dict[str, Any] = {}
     for name, attr in (("Principal", "principal"), ("NotPrincipal", "not_principal")):
         if name in value:
-            fields[attr] = _principal(r, value[name], pointer_join(pointer, name))
+            fields[attr] = _principal(r, value[name], _join(pointer, name))
     for name, attr in (("Action", "action"), ("NotAction", "not_action"),
                        ("Resource", "resource"), ("NotResource", "not_resource")):
         if name in value:
-            fields[attr] = _value_list(r, value[name], pointer_join(pointer, name))
+            fields[attr] = _value_list(r, value[name], _join(pointer, name))
     if "Condition" in value:
-        fields["condition"] = _condition(r, value["Condition"], pointer_join(pointer, "Condition"))
+        fields["condition"] = _condition(r, value["Condition"], _join(pointer, "Condition"))
     return Statement(
         sid=sid,
         effect=effect,
         span=r.span(pointer),
-        sid_span=r.span(pointer_join(pointer, "Sid")) if "Sid" in value else None,
+        sid_span=r.span(_join(pointer, "Sid")) if "Sid" in value else None,
         **fields,
     )
 
@@ -196,7 +205,7 @@ def policy_from_document(
         raise PolicyValidationError(r.problems)
     for field in data:
         if field not in POLICY_FIELDS:
-            r.fail(pointer_join("", field), f"unknown top-level field `{field}` (expected Version, Id, Statement)")
+            r.fail(_join("", field), f"unknown top-level field `{field}` (expected Version, Id, Statement)")
     version = data.get("Version")
     if version is not None and version not in ("2008-10-17", "2012-10-17"):
         r.fail("/Version", f'Version must be "2012-10-17" or "2008-10-17", got `{version}`')
@@ -216,7 +225,7 @@ def policy_from_document(
             statements.append(st)
     elif isinstance(raw, list):
         for i, item in enumerate(raw):
-            st = _statement(r, item, pointer_join("/Statement", i))
+            st = _statement(r, item, _join("/Statement", i))
             if st is not None:
                 statements.append(st)
     else:
