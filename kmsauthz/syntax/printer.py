@@ -30,7 +30,7 @@ def to_json(policy: Policy) -> str:
 
 def text_token(value: str) -> str:
     """A string as the language writes it: bare when it is a plain word, else JSON-quoted."""
-    return value if _BARE.fullmatch(value) else json.dumps(value, ensure_ascii=False)
+    return value if _BARE.fullmatch(value) else quoted(value)
 
 
 def arn_token(value: str) -> str:

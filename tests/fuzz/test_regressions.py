@@ -29,7 +29,8 @@ def test_printed_policy_language_has_no_raw_line_breaking_characters(char: str) 
     # line-based tools then cut the string in two (found by hypothesis in the fmt round trip)
     from kmsauthz.syntax import to_kmsp
 
-    policy = load_policy_text('{"Statement": {"Effect": "Allow", "Action": "kms:*", "Resource": "a' + char + 'b"}}')
+    policy = load_policy_text('{"Statement": {"Sid": "s' + char + '", "Effect": "Allow", "Principal": "*", "Action": "kms:' + char
+                              + '", "Resource": "a' + char + 'b", "Condition": {"Null": {"k' + char + '": "x"}}}}')
     printed = to_kmsp(policy)
     assert char not in printed
     assert len(printed.splitlines()) == len(printed.split("\n")) - (1 if printed.endswith("\n") else 0)
