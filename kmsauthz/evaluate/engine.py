@@ -443,13 +443,7 @@ class Authorizer:
         if request.session_policy is not None:
             side = _Side(side.identity, side.boundary, self._compiled_session(request.session_policy),
                          side.scps, side.endpoint)
-        world = self.world
-        facts = RequestFacts(
-            ce.caller, world.now, ce.tags, world.organization, endpoint, request.source_ip,
-            request.via_service, request.parameters,
-            _overrides(request.context) if request.context else None,
-        )
-        run = _Run(self, request, ce, side, facts, region)
+        run = _Run(self, request, ce, side, endpoint, region)
         if op is None:
             return run.unknown_action(action)
         steps = _steps(op, low, request.parameters)
@@ -552,20 +546,24 @@ def _combine(request: Request, parts: Sequence[Decision]) -> Decision:
 # ------------------------------------------------------------------------------- one decision
 
 
-class _Run:
-    """The work of one ``decide`` call (several authorizations share the caller side)."""
+class _Run(RequestFacts):
+    """The work of one ``decide`` call: the request's facts for the context, and the caller's side."""
 
-    __slots__ = ("auth", "cached_side", "caller", "facts", "pentry", "region", "request", "side")
+    __slots__ = ("auth", "cached_side", "pentry", "region", "request", "side")
 
     def __init__(self, auth: Authorizer, request: Request, ce: _CallerEntry, side: _Side,
-                 facts: RequestFacts, region: str) -> None:
+                 endpoint: VpcEndpoint | None, region: str) -> None:
+        world = auth.world
+        RequestFacts.__init__(
+            self, ce.caller, world.now, ce.tags, world.organization, endpoint, request.source_ip,
+            request.via_service, request.parameters,
+            _overrides(request.context) if request.context else None,
+        )
         self.auth = auth
         self.request = request
-        self.caller = ce.caller
         self.pentry = ce.pentry
         self.side = side
         self.cached_side = ce.side
-        self.facts = facts
         self.region = region
 
     # -- dispatch over one catalog Authorization -----------------------------------------
@@ -638,7 +636,7 @@ class _Run:
                         if isinstance(constraints.get(kind), Mapping):
                             ec = constraints[kind]
                             break
-        return RequestContext(self.facts, low, op, region, key, resource_account, request_alias, ec, same_key)
+        return RequestContext(self, low, op, region, key, resource_account, request_alias, ec, same_key)
 
     # -- the statement test --------------------------------------------------------------------
 
