@@ -158,3 +158,29 @@ def test_reader_fast_paths_leave_every_error_to_the_slow_path() -> None:
         assert message in str(info.value), text
     assert read_json('{"a": -' + "1" * 3999 + "}").value["a"] == -int("1" * 3999)
     assert read_json('{"a": "\\u00e9\\n", "b": 0, "c": -0, "d": 2.5e3}').value == {"a": "é\n", "b": 0, "c": 0, "d": 2500.0}
+
+
+def test_reader_fast_path_keeps_the_depth_limit_exactly() -> None:
+    from kmsauthz.errors import PolicySyntaxError
+    from kmsauthz.syntax.json_reader import MAX_DEPTH, _fast_read, _Scanner
+
+    for n in (MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1):
+        for inner in ("1", "[]", '{"a": 1}'):
+            text = "[" * n + inner + "]" * n
+            fast = _fast_read(text, "d.json")
+            try:
+                slow = _Scanner(text, "d.json").parse()
+            except PolicySyntaxError:
+                assert fast is None, (n, inner)
+                continue
+            assert fast is not None, (n, inner)
+            assert (fast.value, fast.spans) == (slow.value, slow.spans)
+
+
+def test_json_typed_skips_only_the_type_walk() -> None:
+    fast = _fast_check()
+    assert fast is not None
+    doc = {"Statement": {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}}
+    assert fast(doc) and fast(doc, json_typed=True)
+    bad = {"Statement": {"Effect": "Allow", "Action": [], "Resource": "*"}}
+    assert not fast(bad) and not fast(bad, json_typed=True)

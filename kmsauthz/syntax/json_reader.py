@@ -397,6 +397,13 @@ def _fast_read(text: str, source: str) -> Located | None:
     # (start, end) of every token, white space excluded, in one pass
     toks = [m.span(1) for m in _TOKEN.finditer(text)]
 
+    def leaf(pointer: str, i: int) -> None:
+        start, end = toks[i]
+        line = bisect_right(line_starts, start)
+        end_line = bisect_right(line_starts, end, line - 1)
+        spans[pointer] = Span(source, line, start - line_starts[line - 1] + 1, pointer,
+                              end_line, end - line_starts[end_line - 1] + 1)
+
     def walk(node: Any, pointer: str, i: int, depth: int) -> int:
         """Record ``node`` (whose first token is ``toks[i]``); the index of the token after it."""
         if depth > MAX_DEPTH:
@@ -408,17 +415,30 @@ def _fast_read(text: str, source: str) -> Located | None:
             for key, child in node.items():
                 member = _join(pointer, key)
                 key_offsets[member] = toks[i][0]
-                i = walk(child, member, i + 2, depth + 1) + 1  # past key and `:`; then past `,` or `}`
+                c = type(child)
+                if c is dict or c is list:
+                    i = walk(child, member, i + 2, depth + 1) + 1  # past key and `:`; then past `,` or `}`
+                else:
+                    leaf(member, i + 2)
+                    i += 4  # key, `:`, the value, `,` or `}`
             if not node:
                 i += 1  # `}`
         elif t is list:
             i += 1  # past `[`
             for n, child in enumerate(node):
-                i = walk(child, f"{pointer}/{n}", i, depth + 1) + 1  # then past `,` or `]`
+                c = type(child)
+                if c is dict or c is list:
+                    i = walk(child, f"{pointer}/{n}", i, depth + 1) + 1  # then past `,` or `]`
+                else:
+                    leaf(f"{pointer}/{n}", i)
+                    i += 2  # the value, `,` or `]`
             if not node:
                 i += 1  # `]`
         else:
-            i += 1
+            leaf(pointer, i)
+            return i + 1
+        if depth + 1 > MAX_DEPTH and node:  # the children were one level deeper than allowed
+            raise _NotPlain
         end = toks[i - 1][1]
         line = bisect_right(line_starts, start)
         end_line = bisect_right(line_starts, end, line - 1)

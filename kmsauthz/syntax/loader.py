@@ -41,18 +41,21 @@ def build_policy(
     locate: Locate | None,
     raw_text: str | None = None,
     check_rules: bool = True,
+    json_typed: bool = False,
 ) -> Policy:
     """Size, schema, then the structural converter, then the rules of the kind (inferred when None).
 
     A document over its kind's size limit is refused first, with that one problem: validating
-    and converting it would cost time in proportion to a size AWS refuses anyway.
+    and converting it would cost time in proportion to a size AWS refuses anyway. ``json_typed``
+    says the document came from the JSON reader (only JSON types in it), which spares the schema
+    check its walk over every value's type.
     """
     resolved = PolicyKind(kind) if kind is not None else infer_kind(document)
     if check_rules and isinstance(document, dict):
         too_large = size_problem(resolved, document, source=source, locate=locate, raw_text=raw_text)
         if too_large is not None:
             raise DocumentTooLargeError([too_large])
-    validate_document(document, source=source, locate=locate)
+    validate_document(document, source=source, locate=locate, json_typed=json_typed)
     policy = policy_from_document(document, kind=resolved, name=name or source, source=source, locate=locate)
     if check_rules:
         check_kind(policy, document, locate=locate, raw_text=raw_text)
@@ -94,7 +97,7 @@ def load_policy_text(
     Principal is a key policy and one without is an identity policy."""
     fmt, document, locate, decoded = parse_text(text, source=source, format=format)
     return build_policy(document, kind=kind, source=source, name=name, locate=locate,
-                        raw_text=decoded if fmt == "json" else None)
+                        raw_text=decoded if fmt == "json" else None, json_typed=fmt == "json")
 
 
 def read_source(path: str | Path) -> bytes:

@@ -21,7 +21,7 @@ from kmsauthz._resources import grammar_file
 from kmsauthz.errors import PolicyValidationError, Problem
 from kmsauthz.model.spans import Span, pointer_join
 from kmsauthz.syntax.document import where
-from kmsauthz.syntax.schema_fast import Check, compile_schema
+from kmsauthz.syntax.schema_fast import DocumentCheck, compile_schema
 
 Locate = Callable[[str], Span | None]
 
@@ -41,7 +41,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 @cache
-def _fast_check() -> Check | None:
+def _fast_check() -> DocumentCheck | None:
     """The compiled yes/no check (None if the schema outgrows it): valid documents skip jsonschema."""
     return compile_schema(policy_schema())
 
@@ -134,10 +134,15 @@ def _property_name_error(error: ValidationError) -> tuple[str, str, str | None]:
     return pointer_join(pointer, name), f"{where(pointer)}: {sentence}{shown}", hint
 
 
-def schema_problems(document: Any, *, source: str, locate: Locate | None = None) -> list[Problem]:
-    """Every violation of the policy schema, each with its span (sorted by position)."""
+def schema_problems(
+    document: Any, *, source: str, locate: Locate | None = None, json_typed: bool = False
+) -> list[Problem]:
+    """Every violation of the policy schema, each with its span (sorted by position).
+
+    ``json_typed``: the document holds only JSON types (it came from the JSON reader).
+    """
     fast = _fast_check()
-    if fast is not None and fast(document):
+    if fast is not None and fast(document, json_typed=json_typed):
         return []
     problems: list[tuple[tuple[int, int, str], Problem]] = []
     for error in _leaves(_validator().iter_errors(document)):
@@ -193,8 +198,10 @@ def _located(
     return (span.line, span.column, pointer), Problem(message, span, "policy-invalid", hint)
 
 
-def validate_document(document: Any, *, source: str, locate: Locate | None = None) -> None:
+def validate_document(
+    document: Any, *, source: str, locate: Locate | None = None, json_typed: bool = False
+) -> None:
     """Raise :class:`PolicyValidationError` listing every schema violation, if any."""
-    problems = schema_problems(document, source=source, locate=locate)
+    problems = schema_problems(document, source=source, locate=locate, json_typed=json_typed)
     if problems:
         raise PolicyValidationError(problems)

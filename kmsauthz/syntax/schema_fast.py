@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 Check = Callable[[Any], bool]
+
+
+class DocumentCheck(Protocol):
+    def __call__(self, document: Any, *, json_typed: bool = False) -> bool: ...
 
 _ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "$defs", "$comment"})
 """Keywords that never affect validity (plus every `x-` extension keyword)."""
@@ -204,16 +208,17 @@ def _json_values_only(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def compile_schema(schema: dict[str, Any]) -> Check | None:
+def compile_schema(schema: dict[str, Any]) -> DocumentCheck | None:
     """A yes/no validity check of ``schema``, or None when the schema uses a keyword not modelled."""
     try:
         inner = _Compiler(schema).compile(schema)
     except (_Unsupported, KeyError, TypeError, ValueError, re.error):
         return None
 
-    def check(document: Any) -> bool:
+    def check(document: Any, *, json_typed: bool = False) -> bool:
+        """``json_typed``: the caller knows the document holds only JSON types (from the JSON reader)."""
         try:
-            return _json_values_only(document) and inner(document)
+            return (json_typed or _json_values_only(document)) and inner(document)
         except Exception:  # any surprise means: let jsonschema decide
             return False
 
