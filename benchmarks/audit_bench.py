@@ -119,8 +119,9 @@ def main() -> None:
     for rule, count in per_rule.most_common():
         print(f"  {rule:<38} {count}")
     target = 2000
-    verdict = "meets" if len(policies) / t_rules >= target else "MISSES"
-    print(f"target {target:,} policies/s (rules only, one core): {verdict}")
+    for label, seconds in (("rules only", t_rules), ("end to end", t_rules + t_load)):
+        verdict = "meets" if len(policies) / seconds >= target else "MISSES"
+        print(f"target {target:,} policies/s ({label}, one core): {verdict}")
 
 
 if __name__ == "__main__":
