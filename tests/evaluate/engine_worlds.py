@@ -76,8 +76,10 @@ PRINCIPAL_VALUES = ("*", A_ROOT, A, B_ROOT, ALICE, APP, APP_SESSION, PARTNER, SE
 STATEMENT_ACTIONS = (
     "kms:Decrypt", "kms:Encrypt", "kms:*", "kms:Gen*", "kms:DescribeKey", "kms:CreateGrant",
     "kms:ScheduleKeyDeletion", "kms:ReEncrypt*", "kms:CreateKey", "kms:RetireGrant", "*", "KMS:decrypt",
+    "kms:*Alias",
 )
 RESOURCES = ("*", K1_ARN, K2_ARN, KB_ARN, f"arn:aws:kms:*:{A}:key/*", f"arn:aws:kms:{REGION}:{A}:alias/app",
+             f"arn:aws:kms:{REGION}:{A}:alias/*",
              f"arn:aws:kms:{REGION}:{A}:*", "arn:aws:kms:us-west-2:*:key/*")
 CONDITIONS: tuple[tuple[str, str, tuple[Any, ...]], ...] = (
     ("StringEquals", "kms:EncryptionContext:Project", ("alpha",)),
@@ -236,7 +238,7 @@ def worlds(draw: Any) -> World:
 REQUEST_ACTIONS = (
     "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant",
     "kms:ScheduleKeyDeletion", "kms:ReEncryptFrom", "kms:ReEncrypt", "kms:CreateKey", "kms:RetireGrant",
-    "kms:decrypt", "kms:ListKeys",
+    "kms:decrypt", "kms:ListKeys", "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias",
 )
 KEY_REFS = (K1, K1_ARN, "alias/app", f"arn:aws:kms:{REGION}:{A}:alias/app", K2, K2_ARN, KB_ARN,
             f"arn:aws:kms:{REGION}:{B}:alias/app", "alias/missing", f"arn:aws:kms:us-west-2:{A}:key/{K1}")
@@ -253,6 +255,10 @@ def requests(draw: Any) -> Request:
         if draw(st.booleans()):
             params["Constraints"] = {draw(st.sampled_from(("EncryptionContextEquals", "EncryptionContextSubset"))):
                                      draw(st.sampled_from(({"Project": "alpha"}, {"Project": "alpha", "Env": "x"})))}
+    if action in ("kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"):
+        params["AliasName"] = draw(st.sampled_from(("alias/app", "alias/new")))
+        if action != "kms:DeleteAlias":
+            params["TargetKeyId"] = draw(st.sampled_from((K1, K2, K2_ARN)))
     if action in ("kms:ReEncrypt", "kms:ReEncryptFrom") and draw(st.booleans()):
         params["DestinationKeyId"] = draw(st.sampled_from((K1, K2, K1_ARN, KB_ARN)))
     session = None
