@@ -72,13 +72,15 @@ def where(pointer: str) -> str:
 
 def _value_list(r: _Reader, value: Any, pointer: str) -> ValueList | None:
     if isinstance(value, str):
-        return ValueList(values=(value,), scalar=True, span=r.span(pointer), value_spans=(r.span(pointer),))
+        here = r.span(pointer)
+        return ValueList(values=(value,), scalar=True, span=here, value_spans=(here,))
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        span = r.span
         return ValueList(
             values=tuple(value),
             scalar=False,
-            span=r.span(pointer),
-            value_spans=tuple(r.span(_join(pointer, i)) for i in range(len(value))),
+            span=span(pointer),
+            value_spans=tuple([span(f"{pointer}/{i}") for i in range(len(value))]),
         )
     r.fail(pointer, f"{where(pointer)} must be a string or a list of strings")
     return None
@@ -134,7 +136,7 @@ def _condition(r: _Reader, value: Any, pointer: str) -> Condition | None:
             k_ptr = _join(op_ptr, key)
             scalar = not isinstance(values, list)
             items = [values] if scalar else values
-            if not all(isinstance(v, str | bool | int | float) and v is not None for v in items):
+            if not all(isinstance(v, (str, bool, int, float)) for v in items):
                 r.fail(k_ptr, f"{where(k_ptr)} values must be strings, numbers or booleans")
                 continue
             clauses.append(
