@@ -22,7 +22,7 @@ from kmsauthz.model.policy import Condition, ConditionClause, Principal, Princip
 
 from .engine_worlds import policy, requests, statements, worlds
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BATCH = st.lists(requests(), min_size=8, max_size=8)
 
 

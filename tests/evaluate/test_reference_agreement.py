@@ -35,7 +35,7 @@ def _agree(world: World, batch: list[Request]) -> None:
         )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds(), st.lists(requests(), min_size=10, max_size=10))
 def test_engine_agrees_with_reference(world: World, batch: list[Request]) -> None:
     _agree(world, batch)
