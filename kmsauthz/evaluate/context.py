@@ -131,7 +131,7 @@ def _epoch_text(value: Any) -> str | None:
 
 
 def _first_ci(mapping: Mapping[str, Any] | None, name: str) -> Any:
-    """Case-insensitive lookup of ``name`` (already lower-case); first match in the mapping's order."""
+    """Case-insensitive lookup of ``name`` (already lower-case): that spelling, else the first key that folds to it."""
     if not mapping:
         return _ABSENT
     value = mapping.get(name, _ABSENT)

@@ -29,7 +29,9 @@ def _head(principal: str, action: str, resource: str | None) -> str:
 
 
 def explicit_deny(principal: str, action: str, resource: str | None, layer: str) -> str:
-    return f"{_head(principal, action, resource)} with an explicit deny in a {POLICY_TYPE.get(layer, layer)} policy"
+    kind = POLICY_TYPE.get(layer, layer)
+    article = "an" if kind[:1] in "aeiou" else "a"
+    return f"{_head(principal, action, resource)} with an explicit deny in {article} {kind} policy"
 
 
 def implicit_deny(principal: str, action: str, resource: str | None, layer: str) -> str:
