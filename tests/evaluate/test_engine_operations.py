@@ -356,3 +356,18 @@ def test_odd_parameters_never_cause_an_internal_error(params: dict[str, Any]) ->
         d = auth.decide(Request(principal=ALICE, action=action, key=K1, parameters=params,
                                 context={"x:y": {"a": 1}, "aws:SourceIp": ["203.0.113.1"]}))
         assert not any(e.startswith("internal error") for e in d.errors), (action, d.errors)
+
+
+def test_replicate_key_needs_create_key_in_the_replica_region() -> None:
+    mrk = "mrk-1234abcd12ab34cd56ef1234567890ab"
+
+    def world(region_pattern: str) -> World:
+        iam = [{"Effect": "Allow", "Action": "kms:CreateKey", "Resource": f"arn:aws:kms:{region_pattern}:{A}:*"}]
+        return World(keys=[key(mrk, statements=[allow(APP, "kms:ReplicateKey")], multi_region_type="PRIMARY")],
+                     principals=[principal(APP, iam)])
+
+    params = {"ReplicaRegion": "eu-west-1"}
+    d = decide(world("eu-west-1"), APP, "kms:ReplicateKey", mrk, parameters=params)
+    assert d.outcome == "Allow"
+    assert [s.action for s in d.sub_decisions] == ["kms:ReplicateKey", "kms:CreateKey"]
+    assert decide(world("us-east-1"), APP, "kms:ReplicateKey", mrk, parameters=params).outcome == "ImplicitDeny"
