@@ -39,6 +39,8 @@ _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
 _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 
 MAX_DEPTH = 100
+MAX_ALIAS_NODES = 100_000
+"""How many nodes YAML aliases may re-expand in one file."""
 
 
 @dataclass
@@ -128,6 +130,8 @@ class _Builder:
         self.src = source
         self.problems: list[Problem] = []
         self._active: set[int] = set()
+        self._built: set[int] = set()
+        self._rebuilt = 0
 
     def fail(self, span: Span, message: str, help: str | None = None) -> None:
         self.problems.append(Problem(message, span, "scenario-invalid", help))
@@ -142,6 +146,17 @@ class _Builder:
             self.fail(span, f"unsupported YAML tag `{node.tag}`",
                       "scenario files hold plain data: mappings, lists, strings, numbers, booleans")
             return None
+        if id(node) in self._built:
+            # A YAML alias re-expands its anchor's whole subtree; bound that work so a small file of
+            # nested aliases (a "billion laughs") is an error, not minutes of CPU and gigabytes.
+            self._rebuilt += 1
+            if self._rebuilt > MAX_ALIAS_NODES:
+                if self._rebuilt == MAX_ALIAS_NODES + 1:
+                    self.fail(span, f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
+                              "write the repeated data out, or reuse less of it through aliases")
+                return None
+        else:
+            self._built.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             if node.tag not in {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp")}:
                 self.fail(span, f"unsupported YAML tag `{node.tag}`")
@@ -207,6 +222,12 @@ class _Builder:
 def parse_yaml(text: str, path: str) -> Source:
     """Parse one YAML/JSON document; raise :class:`YamlError` with located problems."""
     src = Source(path=path, text=text)
+    bad = _unencodable(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad) + 1
+        column = bad - (text.rfind("\n", 0, bad) + 1) + 1
+        raise YamlError([Problem(f"invalid text: `\\u{ord(text[bad]):04x}` is a lone surrogate, not a character",
+                                 Span(path, line, column, ""), "scenario-invalid")])
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -228,8 +249,20 @@ def parse_yaml(text: str, path: str) -> Source:
     return src
 
 
+def _unencodable(text: str) -> int | None:
+    """Index of the first lone surrogate (text that came from bytes never has one; PyYAML's C
+    parser raises UnicodeEncodeError on it), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
 def compose_root_keys(text: str) -> set[str] | None:
     """The top-level keys of a YAML/JSON mapping document, or None if it is not one (or not YAML)."""
+    if _unencodable(text) is not None:
+        return None
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
