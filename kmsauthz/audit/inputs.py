@@ -37,7 +37,7 @@ class UnreadableInput(KmsauthzError):
 class FileResult:
     path: str
     kind: str
-    """`policy`, `cloudformation`, `terraform`, `scenario`, or `skipped`."""
+    """`policy`, `cloudformation`, `terraform`, `scenario`, `invalid` (unreadable as any of them), or `skipped`."""
     text: str = ""
     targets: list[AuditTarget] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -157,6 +157,13 @@ def _policy_file(shown: str, text: str, account: str | None, raw: bytes | None =
 def _json_file(path: Path, shown: str, text: str, account: str | None, raw: bytes) -> FileResult:
     try:
         data = json.loads(text)
+    except RecursionError:
+        # deeper than Python's parser goes: the positional reader reports the nesting, located
+        try:
+            parse_json(text, shown)
+        except InputError as exc:
+            return FileResult(shown, "invalid", text, findings=_problem_findings(exc, shown, rule="invalid-input"))
+        return FileResult(shown, "skipped", text)
     except ValueError:
         data = None
     if data is None:

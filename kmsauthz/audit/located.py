@@ -79,9 +79,28 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return text
 
 
-def _from_yaml(node: yaml.Node, depth: int = 0) -> Node:
+MAX_ALIAS_NODES = 100_000
+"""How many nodes YAML aliases may re-expand in one document (bounds a "billion laughs" file)."""
+
+
+class _Expansion:
+    def __init__(self) -> None:
+        self.built: set[int] = set()
+        self.rebuilt = 0
+
+
+def _from_yaml(node: yaml.Node, depth: int = 0, expansion: _Expansion | None = None) -> Node:
     if depth > MAX_DEPTH:
         raise DocumentError("the document is nested too deeply", node.start_mark.line + 1)
+    if expansion is None:
+        expansion = _Expansion()
+    if id(node) in expansion.built:
+        expansion.rebuilt += 1
+        if expansion.rebuilt > MAX_ALIAS_NODES:
+            raise DocumentError(f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
+                                node.start_mark.line + 1, node.start_mark.column + 1)
+    else:
+        expansion.built.add(id(node))
     tag = node.tag if node.tag.startswith("!") else None
     line, column = node.start_mark.line + 1, node.start_mark.column + 1
     if isinstance(node, yaml.MappingNode):
@@ -91,11 +110,11 @@ def _from_yaml(node: yaml.Node, depth: int = 0) -> Node:
                 raise DocumentError("a mapping key must be a scalar", k.start_mark.line + 1, k.start_mark.column + 1)
             if k.value in out.items:
                 raise DocumentError(f"duplicate key `{k.value}`", k.start_mark.line + 1, k.start_mark.column + 1)
-            out.items[k.value] = _from_yaml(v, depth + 1)
+            out.items[k.value] = _from_yaml(v, depth + 1, expansion)
         return out
     if isinstance(node, yaml.SequenceNode):
         out = Node("seq", tag=tag, line=line, column=column)
-        out.elements = [_from_yaml(v, depth + 1) for v in node.value]
+        out.elements = [_from_yaml(v, depth + 1, expansion) for v in node.value]
         return out
     assert isinstance(node, yaml.ScalarNode)
     return Node("scalar", value=_scalar(node), tag=tag, line=line, column=column)
