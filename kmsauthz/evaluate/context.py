@@ -226,7 +226,10 @@ class RequestContext:
         self.reencrypt_same_key = reencrypt_same_key
 
     def lookup(self, key: str) -> ContextValue | None:
-        name = key.lower()
+        return self.lookup_folded(key.lower())
+
+    def lookup_folded(self, name: str) -> ContextValue | None:
+        """:meth:`lookup` of a name already in lower case."""
         cache = self._cache
         if name in cache:
             return cache[name]
@@ -517,4 +520,4 @@ class KeyPolicyView:
         name = key.lower()
         if name.startswith(KEY_POLICY_HIDDEN):
             return None
-        return self._ctx.lookup(key)
+        return self._ctx.lookup_folded(name)
