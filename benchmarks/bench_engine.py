@@ -10,15 +10,14 @@ Workloads (targets from the issue):
   `ArnLike aws:PrincipalArn arn:aws:iam::111122223333:role/team-NNN-*` and a `StringLike
   kms:EncryptionContext:Project` condition — ~25 µs;
 - ``unrelated-10`` / ``unrelated-10000``: a key policy with 10 / 10,000 statements for other
-  actions plus the delegation statement — the second ≤ 2× the first;
-- ``grants-0`` / ``grants-50000``: 50,000 grants for other principals ≤ 2× no grants.
+  actions plus the delegation statement — the second at most twice the first;
+- ``grants-0`` / ``grants-50000``: 50,000 grants for other principals at most twice no grants.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from collections.abc import Callable
