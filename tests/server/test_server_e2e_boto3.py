@@ -379,6 +379,10 @@ def test_multi_region_keys_replicate_across_regions_of_one_server(live, admin) -
     blob = admin.encrypt(KeyId=primary["KeyId"], Plaintext=b"everywhere")["CiphertextBlob"]
     eu = kms_client(live.url, key=ADMIN, region="eu-west-1")
     assert eu.decrypt(CiphertextBlob=blob, KeyId=primary["KeyId"])["Plaintext"] == b"everywhere"
+    admin.update_primary_region(KeyId=primary["KeyId"], PrimaryRegion="eu-west-1")
+    moved = eu.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]["MultiRegionConfiguration"]
+    assert moved["MultiRegionKeyType"] == "PRIMARY"
+    assert moved["PrimaryKey"]["Region"] == "eu-west-1"
 
 
 def test_the_region_is_the_one_of_the_credential_scope(live, admin) -> None:
