@@ -61,12 +61,15 @@ class Settings:
     crypto_calls: int
     crypto_rounds: int
     audit_policies: int
+    audit_passes: int
 
     @classmethod
     def for_mode(cls, quick: bool) -> Settings:
         if quick:
-            return cls(repeats=3, min_time=0.004, crypto_calls=200, crypto_rounds=3, audit_policies=300)
-        return cls(repeats=11, min_time=0.02, crypto_calls=2000, crypto_rounds=5, audit_policies=3000)
+            return cls(repeats=3, min_time=0.004, crypto_calls=200, crypto_rounds=3, audit_policies=300,
+                       audit_passes=1)
+        return cls(repeats=11, min_time=0.02, crypto_calls=2000, crypto_rounds=5, audit_policies=2000,
+                   audit_passes=3)
 
 
 @dataclass(frozen=True)
@@ -232,7 +235,11 @@ def run_crypto(settings: Settings) -> list[dict[str, Any]]:
 
 
 def run_audit(settings: Settings) -> dict[str, Any]:
-    """Key policies per second (CPU time): rules only, and from JSON text to findings."""
+    """Key policies per second (CPU time): rules only, load only, and from JSON text to findings.
+
+    Each figure is the best of ``audit_passes`` passes over the corpus (the least disturbed by
+    other load on a shared machine, as in ``crypto_bench``).
+    """
     from benchmarks.audit_bench import corpus
     from kmsauthz.audit.rules import audit_target
     from kmsauthz.audit.target import AuditTarget
@@ -243,31 +250,41 @@ def run_audit(settings: Settings) -> dict[str, Any]:
     warm = load_policy_text(texts[0], kind="key", source="warm.json")
     audit_target(AuditTarget(warm, warm.name))
 
-    gc.collect()
-    t0 = time.process_time()
-    findings = 0
-    for i, text in enumerate(texts):
-        policy = load_policy_text(text, kind="key", source=f"gen/{i}.json")
-        findings += len(audit_target(AuditTarget(policy, policy.name)))
-    end_to_end = time.process_time() - t0
-
-    t0 = time.process_time()
-    for i, text in enumerate(texts):  # streamed like the end-to-end loop (a kept list would add GC work)
-        load_policy_text(text, kind="key", source=f"gen/{i}.json")
-    load_only = time.process_time() - t0
+    end_to_end = load_only = rules_only = float("inf")
+    findings = rule_findings = 0
     policies = [load_policy_text(t, kind="key", source=f"gen/{i}.json") for i, t in enumerate(texts)]
     targets = [AuditTarget(p, p.name) for p in policies]
+    # The corpus is kept only for the rules-only figure (the CLI streams files): out of the cyclic
+    # GC's reach, so that collections during the streamed loops do not traverse 2,000 kept models.
     gc.collect()
-    t0 = time.process_time()
-    rule_findings = sum(len(audit_target(t)) for t in targets)
-    rules_only = time.process_time() - t0
+    gc.freeze()
+    for _ in range(settings.audit_passes):
+        gc.collect()
+        t0 = time.process_time()
+        findings = 0
+        for i, text in enumerate(texts):
+            policy = load_policy_text(text, kind="key", source=f"gen/{i}.json")
+            findings += len(audit_target(AuditTarget(policy, policy.name)))
+        end_to_end = min(end_to_end, time.process_time() - t0)
+
+        t0 = time.process_time()
+        for i, text in enumerate(texts):  # streamed like the end-to-end loop (a kept list would add GC work)
+            load_policy_text(text, kind="key", source=f"gen/{i}.json")
+        load_only = min(load_only, time.process_time() - t0)
+
+        gc.collect()
+        t0 = time.process_time()
+        rule_findings = sum(len(audit_target(t)) for t in targets)
+        rules_only = min(rules_only, time.process_time() - t0)
+    gc.unfreeze()
     if rule_findings != findings:
         raise WrongDecision(f"audit: {findings} findings end to end but {rule_findings} from the rules alone")
     n = len(texts)
     return {"policies": n, "statements": sum(len(p.statements) for p in policies), "findings": findings,
             "rules_only_per_s": round(n / rules_only), "load_only_per_s": round(n / load_only),
             "end_to_end_per_s": round(n / end_to_end), "end_to_end_ms_each": round(end_to_end * 1e3 / n, 3),
-            "target_end_to_end_per_s": 2000, "clock": "process_time (CPU, one core)"}
+            "target_end_to_end_per_s": 2000, "passes": settings.audit_passes,
+            "clock": "process_time (CPU, one core), best of the passes"}
 
 
 def peak_rss_kib() -> int:
