@@ -25,7 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from kmsauthz.evaluate.conditions import Comparison, CompiledCondition, compile_condition, parse_operator
+from kmsauthz.evaluate.conditions import (
+    Comparison,
+    CompiledCondition,
+    ValueType,
+    compile_condition,
+    parse_operator,
+)
 from kmsauthz.evaluate.patterns import (
     ArnMatcher,
     WildcardMatcher,
@@ -206,6 +212,11 @@ def _compile_statement(index: int, st: Statement, policy: Policy, layer: str, la
 # ---------------------------------------------------------------------------------- prefix index
 
 
+_TEXTUAL = frozenset({ValueType.STRING, ValueType.ARN})
+"""Only operators that compare text can be indexed by a literal prefix of the policy value."""
+_INDEXED = frozenset({Comparison.EQUALS, Comparison.LIKE, Comparison.ARN_LIKE})
+
+
 def _literal_prefix(value: str, comparison: Comparison) -> str:
     if comparison is Comparison.EQUALS:
         return value
@@ -229,8 +240,8 @@ def _index_prefixes(st: CStatement, key: str) -> tuple[str, ...] | None:
         if parsed is None or parsed.qualifier is not None or parsed.if_exists:
             continue
         info = parsed.info
-        if info.negated or info.comparison not in (Comparison.EQUALS, Comparison.LIKE, Comparison.ARN_LIKE):
-            continue
+        if info.type not in _TEXTUAL or info.negated or info.comparison not in _INDEXED:
+            continue  # Numeric/Date/Bool/Binary values compare by meaning: "10.0" equals "10"
         texts = [v for v in clause.values if isinstance(v, str) and not isinstance(v, bool)]
         if not texts or len(texts) != len(clause.values) or any("${" in t for t in texts):
             continue

@@ -1,0 +1,48 @@
+"""Regression tests for the evaluator review findings (GitHub issue 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kmsauthz.evaluate.engine import Authorizer
+from kmsauthz.model import Decision, Effect, Request, World
+from tests.evaluate.engine_worlds import ALICE, DELEGATE, K1_ARN, REGION, key
+
+
+def _decide(world: World, **kw: Any) -> Decision:
+    return Authorizer(world).decide(Request(principal=ALICE, key=K1_ARN, **kw))
+
+
+def _allow(condition: dict[str, Any], action: str = "kms:Encrypt") -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": {"AWS": ALICE}, "Action": action, "Resource": "*",
+            "Condition": condition}
+
+
+# -- a. the prefix index only indexes textual comparisons ------------------------------------------
+
+@pytest.mark.parametrize(("operator", "policy_values", "request_value"), [
+    ("NumericEquals", [f"{i}.0" for i in range(12)], "3"),
+    ("NumericEquals", [f"0{i}" for i in range(12)], "3"),
+    ("DateEquals", [f"2026-01-{i + 1:02d}T00:00:00Z" for i in range(12)], "1767312000"),  # 2026-01-02
+    ("Bool", ["TRUE"] * 12, "true"),
+    ("BinaryEquals", [" QUJDQQ=="] * 12, "QUJDQQ=="),  # base64 is compared decoded
+])
+def test_index_does_not_skip_value_typed_operators(operator: str, policy_values: list[str],
+                                                    request_value: str) -> None:
+    # twelve Allow statements, one per value: enough for the slice to get a prefix index
+    stmts = [DELEGATE] + [_allow({operator: {"kms:EncryptionContext:n": v}}) for v in policy_values]
+    world = World(region=REGION, keys=[key(statements=stmts)])
+    decision = _decide(world, action="kms:Encrypt", encryption_context={"n": request_value})
+    assert decision.effect is Effect.ALLOW, decision.reason
+
+
+def test_index_still_used_for_string_equals() -> None:
+    stmts = [DELEGATE] + [_allow({"StringEquals": {"kms:EncryptionContext:n": str(i)}}) for i in range(12)]
+    world = World(region=REGION, keys=[key(statements=stmts)])
+    assert _decide(world, action="kms:Encrypt", encryption_context={"n": "3"}).effect is Effect.ALLOW
+    assert _decide(world, action="kms:Encrypt", encryption_context={"n": "3.0"}).effect is Effect.IMPLICIT_DENY
+    slice_ = Authorizer(world)._keys  # the compiled key policy indexes the slice
+    entries = [e for es in slice_.values() for e in (es if isinstance(es, list) else [es])]
+    assert any(e.policy.for_action("kms:encrypt").allow_index is not None for e in entries)
