@@ -235,6 +235,9 @@ class Keystore:
             raise KeystoreError(f"cannot open keystore `{self.path}`: {exc}") from None
         try:
             self._open()
+        except sqlite3.Error as exc:  # a full disk or a read-only file while initialising: a clear error
+            self._db.close()
+            raise KeystoreError(f"cannot open keystore `{self.path}`: {exc}") from None
         except BaseException:
             self._db.close()
             raise

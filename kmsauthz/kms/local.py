@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from kmsauthz.kms import crypto, key_states
 from kmsauthz.kms.clock import Clock, SystemClock
 from kmsauthz.kms.errors import ERRORS, KMSError, ValidationException
 from kmsauthz.kms.grants import make_token
-from kmsauthz.kms.keystore import AliasRecord, GrantRecord, KeyRecord, Keystore, Material
+from kmsauthz.kms.keystore import AliasRecord, GrantRecord, KeyRecord, Keystore, KeystoreError, Material
 from kmsauthz.kms.service import AuthorizerLike, CallContext, KMSService
 from kmsauthz.kms.validation import operation_names
 from kmsauthz.model.policy import Policy
@@ -75,8 +76,12 @@ class LocalKMS(KMSService):
         placeholder: Any = _Deferred()
         super().__init__(keystore, world, authorizer or placeholder, clock, refresh_interval=refresh_interval,
                          authorizer_factory=authorizer_factory)
-        self._seed(world)
-        self.load()
+        try:
+            self._seed(world)
+            self.load()
+        except sqlite3.Error as exc:  # a full disk, a read-only file: say so, not a traceback
+            keystore.close()
+            raise KeystoreError(f"cannot open keystore `{keystore.path}`: {exc}") from None
         if authorizer is None:
             assert authorizer_factory is not None
             self.authorizer = authorizer_factory(world.model_copy(update={"keys": self.initial_world_keys()}))

@@ -130,3 +130,37 @@ def test_a_read_only_uri_connection(tmp_path: Path, root_key: bytes) -> None:
     kms.close()
     with _open(store, root_key) as again:
         verify(again, m)
+
+
+def test_opening_on_a_full_disk_is_a_keystore_error(tmp_path: Path, root_key: bytes,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from hardening_support import ACCOUNT, key_policy
+
+    from kmsauthz.kms import KeystoreError
+
+    real = sqlite3.connect
+
+    def full_disk(*a: object, **kw: object) -> FaultyConnection:
+        return FaultyConnection(real(*a, **kw), random.Random(0), rate=1.0)  # type: ignore[arg-type]
+
+    store = tmp_path / "k.db"
+    monkeypatch.setattr(sqlite3, "connect", full_disk)
+    with pytest.raises(KeystoreError) as exc:  # initialising a new store (sqlite3.OperationalError before)
+        _open(store, root_key)
+    assert "database or disk is full" in str(exc.value) and str(store) in str(exc.value)
+    monkeypatch.undo()
+    m = Model()
+    rng = random.Random(5)
+    with _open(store, root_key) as kms:
+        for i in range(6):
+            step(kms, m, rng, i, frozenset())
+    world = make_world()
+    world["keys"].append({"id": "77777777-12ab-34cd-56ef-1234567890ab", "account": ACCOUNT,
+                          "policy": key_policy()})
+    monkeypatch.setattr(sqlite3, "connect", full_disk)
+    with pytest.raises(KeystoreError):  # seeding a new world key fails: a clear error, nothing half-done
+        LocalKMS.from_world(world, store=store, root_key=root_key)
+    monkeypatch.undo()
+    with LocalKMS.from_world(world, store=store, root_key=root_key) as kms:
+        verify(kms, m)
+        assert kms.client(ALICE, REGION).describe_key(KeyId="77777777-12ab-34cd-56ef-1234567890ab")
