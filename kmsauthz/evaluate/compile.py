@@ -105,6 +105,9 @@ class ResourceMatcher:
     patterns: tuple[ArnMatcher, ...]
     templates: tuple[Template, ...]
     negated: bool
+    error: str | None = None
+    """A malformed policy variable in the element: the statement fails closed (an Allow never
+    applies, a Deny applies and reports it) instead of matching or missing by accident."""
 
     @classmethod
     def of(cls, values: ValueList, negated: bool, variables: bool) -> ResourceMatcher:
@@ -112,21 +115,25 @@ class ResourceMatcher:
         literals: set[str] = set()
         patterns: list[ArnMatcher] = []
         templates: list[Template] = []
+        error: str | None = None
         for value in values.values:
             if value == "*":
                 star = True
             elif variables and has_variables(value):
-                templates.append(compile_template(value))
+                tpl = compile_template(value)
+                if tpl.error is not None and error is None:
+                    error = f"`{value}`: {tpl.error}"
+                templates.append(tpl)
             elif not has_wildcards(value):
                 literals.add(value)
             else:
                 patterns.append(compile_arn_pattern(value))
-        return cls(star, frozenset(literals), tuple(patterns), tuple(templates), negated)
+        return cls(star, frozenset(literals), tuple(patterns), tuple(templates), negated, error)
 
     @property
     def any(self) -> bool:
-        """Matches every resource without looking (`Resource: "*"`)."""
-        return self.star and not self.negated
+        """Matches every resource without looking (`Resource: "*"`); never when malformed."""
+        return self.star and not self.negated and self.error is None
 
     def matches(self, arn: str, ctx: ConditionContext) -> bool:
         if self.star:

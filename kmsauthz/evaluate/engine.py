@@ -659,7 +659,13 @@ class _Run(RequestFacts):
                 return _NONE  # every key-policy statement needs a principal
         if not st.any_resource:
             resource = st.resource
-            if resource is None or not resource.matches(arn, ctx):
+            if resource is None:
+                return _NONE
+            if resource.error is not None:  # fail closed, like an erroring condition
+                where = st.match.sid or f"{st.match.policy}[{st.index}]"
+                trace.fail(f"{st.match.layer} statement `{where}`: resource {resource.error}")
+                return _NONE if st.allow else kind
+            if not resource.matches(arn, ctx):
                 return _NONE
         if st.has_condition:
             out = st.condition.evaluate(ctx)

@@ -246,6 +246,13 @@ def _resource_matches(st: Statement, policy: Policy, arn: str, ctx: _Dict) -> bo
     return hit if st.resource is not None else not hit
 
 
+def _resource_malformed(st: Statement, policy: Policy) -> bool:
+    listed = st.resource if st.resource is not None else st.not_resource
+    if listed is None or not policy.supports_variables:
+        return False
+    return any("${" in v and compile_template(v).error is not None for v in listed.values)
+
+
 def _applies(st: Statement, policy: Policy, layer: str, who: _Who, action: str, arn: str,
              ctx: _Dict, has_boundary: bool) -> str | None:
     """None if the statement does not apply; else how it names the caller ("direct" if no principal)."""
@@ -258,7 +265,11 @@ def _applies(st: Statement, policy: Policy, layer: str, who: _Who, action: str, 
                 kind = None
         elif layer == "key-policy":
             kind = None
-    if kind is None or not _action_matches(st, action) or not _resource_matches(st, policy, arn, ctx):
+    if kind is None or not _action_matches(st, action):
+        return None
+    if _resource_malformed(st, policy):  # fail closed: a Deny applies, an Allow never does
+        return kind if st.effect == "Deny" else None
+    if not _resource_matches(st, policy, arn, ctx):
         return None
     outcome = compile_condition(st.condition, variables=policy.supports_variables).evaluate(ctx)
     if outcome.error is not None:

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from kmsauthz.evaluate.engine import Authorizer
+from kmsauthz.evaluate.reference import reference_outcome
 from kmsauthz.model import Decision, Effect, Request, World
-from tests.evaluate.engine_worlds import ALICE, DELEGATE, K1_ARN, REGION, key
+from tests.evaluate.engine_worlds import ALICE, DELEGATE, K1_ARN, REGION, key, principal
 
 
 def _decide(world: World, **kw: Any) -> Decision:
@@ -46,3 +47,36 @@ def test_index_still_used_for_string_equals() -> None:
     slice_ = Authorizer(world)._keys  # the compiled key policy indexes the slice
     entries = [e for es in slice_.values() for e in (es if isinstance(es, list) else [es])]
     assert any(e.policy.for_action("kms:encrypt").allow_index is not None for e in entries)
+
+
+# -- b. a malformed policy variable in Resource / NotResource fails closed --------------------------
+
+BAD_RESOURCE = "arn:aws:kms:*:*:key/${aws:username"
+
+
+@pytest.mark.parametrize("element", ["Resource", "NotResource"])
+def test_malformed_resource_variable_never_allows(element: str) -> None:
+    alice = principal(ALICE, [{"Effect": "Allow", "Action": "kms:Encrypt", element: BAD_RESOURCE}])
+    world = World(region=REGION, keys=[key()], principals=[alice])
+    decision = _decide(world, action="kms:Encrypt")
+    assert decision.effect is Effect.IMPLICIT_DENY
+    assert decision.errors and "${aws:username" in decision.errors[0]
+    assert reference_outcome(world, Request(principal=ALICE, key=K1_ARN, action="kms:Encrypt")) == "ImplicitDeny"
+
+
+@pytest.mark.parametrize("element", ["Resource", "NotResource"])
+def test_malformed_resource_variable_deny_applies(element: str) -> None:
+    alice = principal(ALICE, [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"},
+                              {"Effect": "Deny", "Action": "kms:Encrypt", element: BAD_RESOURCE}])
+    world = World(region=REGION, keys=[key()], principals=[alice])
+    decision = _decide(world, action="kms:Encrypt")
+    assert decision.effect is Effect.EXPLICIT_DENY, decision.reason
+    assert decision.errors and "resource `arn:aws:kms:*:*:key/${aws:username`" in decision.errors[0]
+    assert reference_outcome(world, Request(principal=ALICE, key=K1_ARN, action="kms:Encrypt")) == "ExplicitDeny"
+
+
+def test_malformed_resource_variable_in_key_policy_deny() -> None:
+    stmts = [DELEGATE, {"Effect": "Allow", "Principal": {"AWS": ALICE}, "Action": "kms:Encrypt", "Resource": "*"},
+             {"Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": BAD_RESOURCE}]
+    world = World(region=REGION, keys=[key(statements=stmts)])
+    assert _decide(world, action="kms:Encrypt").effect is Effect.EXPLICIT_DENY
