@@ -177,7 +177,7 @@ def test_retire_grant_by_retiring_principal_grantee_and_issuer() -> None:  # E73
     assert retire(CAROL, "a" * 64) == "Allow"
     assert retire(BOB, "a" * 64) == "ImplicitDeny"
     bob = decide(w, BOB, "kms:RetireGrant", parameters={"GrantId": "a" * 64})
-    assert (bob.layer, bob.reason.endswith("because no grant allows the kms:RetireGrant action")) == ("grant", True)
+    assert (bob.layer, bob.reason.endswith("because no identity-based policy allows the kms:RetireGrant action")) == ("grant", True)
     assert retire(ALICE, "b" * 64) == "Allow"
     assert retire(DAVE, "a" * 64) == "ImplicitDeny"  # kms:RetireGrant in a key policy is not effective
     assert retire(A_ROOT, "a" * 64) == "Allow"  # the issuing account

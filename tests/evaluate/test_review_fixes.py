@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from kmsauthz.evaluate import explain
 from kmsauthz.evaluate.engine import Authorizer
 from kmsauthz.evaluate.reference import reference_outcome
 from kmsauthz.model import Decision, Effect, Request, World
@@ -80,3 +81,45 @@ def test_malformed_resource_variable_in_key_policy_deny() -> None:
              {"Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": BAD_RESOURCE}]
     world = World(region=REGION, keys=[key(statements=stmts)])
     assert _decide(world, action="kms:Encrypt").effect is Effect.EXPLICIT_DENY
+
+
+# -- c. AWS's wording of the reason ------------------------------------------------------------------
+
+_HEAD = f"User: {ALICE} is not authorized to perform: kms:Decrypt on resource: {K1_ARN}"
+
+
+@pytest.mark.parametrize(("layer", "explicit", "implicit"), [
+    ("identity", "with an explicit deny in an identity-based policy",
+     "because no identity-based policy allows the kms:Decrypt action"),
+    ("key-policy", "with an explicit deny in a resource-based policy",
+     "because no resource-based policy allows the kms:Decrypt action"),
+    ("scp", "with an explicit deny in a service control policy",
+     "because no service control policy allows the kms:Decrypt action"),
+    ("rcp", "with an explicit deny in a resource control policy",
+     "because no resource control policy allows the kms:Decrypt action"),
+    ("permissions-boundary", "with an explicit deny in a permissions boundary",
+     "because no permissions boundary allows the kms:Decrypt action"),
+    ("session", "with an explicit deny in a session policy",
+     "because no session policy allows the kms:Decrypt action"),
+    ("vpc-endpoint", "with an explicit deny in a VPC endpoint policy",
+     "because no VPC endpoint policy allows the kms:Decrypt action"),
+])
+def test_reason_wording(layer: str, explicit: str, implicit: str) -> None:
+    assert explain.explicit_deny(ALICE, "kms:Decrypt", K1_ARN, layer) == f"{_HEAD} {explicit}"
+    assert explain.implicit_deny(ALICE, "kms:Decrypt", K1_ARN, layer) == f"{_HEAD} {implicit}"
+
+
+def test_grant_reason_is_an_aws_phrase() -> None:
+    text = explain.implicit_deny(ALICE, "kms:Decrypt", K1_ARN, "grant")
+    assert text == f"{_HEAD} because no identity-based policy allows the kms:Decrypt action"
+    assert "grant" not in text
+
+
+def test_boundary_deny_reason_from_the_engine() -> None:
+    alice = principal(ALICE, [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}],
+                      boundary=[{"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+                                {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}])
+    world = World(region=REGION, keys=[key()], principals=[alice])
+    decision = _decide(world, action="kms:Decrypt")
+    assert (decision.effect, decision.layer) == (Effect.EXPLICIT_DENY, "permissions-boundary")
+    assert decision.reason == f"{_HEAD} with an explicit deny in a permissions boundary"
