@@ -629,13 +629,17 @@ class _Run(RequestFacts):
             param_name = _EC_PARAMETER.get(low)
             if param_name is not None and isinstance(params.get(param_name), Mapping):
                 ec = params[param_name]
-            elif low == "kms:creategrant":
-                constraints = params.get("Constraints")
-                if isinstance(constraints, Mapping):
-                    for kind in ("EncryptionContextEquals", "EncryptionContextSubset"):
-                        if isinstance(constraints.get(kind), Mapping):
-                            ec = constraints[kind]
-                            break
+        if low == "kms:creategrant":
+            # CreateGrant's kms:EncryptionContext:* / kms:EncryptionContextKeys describe the grant's
+            # Constraints, never an encryption context of the call (conditions-kms.html,
+            # kms:GrantConstraintType and kms:EncryptionContext:; semantics §3.7)
+            ec = None
+            constraints = params.get("Constraints") if params else None
+            if isinstance(constraints, Mapping):
+                for kind in ("EncryptionContextEquals", "EncryptionContextSubset"):
+                    if isinstance(constraints.get(kind), Mapping):
+                        ec = constraints[kind]
+                        break
         return RequestContext(self, low, op, region, key, resource_account, request_alias, ec, same_key)
 
     # -- the statement test --------------------------------------------------------------------

@@ -190,8 +190,14 @@ def _context(world: World, request: Request, who: _Who, action: str, key: Key | 
         for k, v in ec.items():
             c.setdefault(f"kms:encryptioncontext:{k.lower()}", v)
         c["kms:encryptioncontextkeys"] = tuple(ec)
-    if "kms:encryptionalgorithm" in supported:
-        c["kms:encryptionalgorithm"] = str(request.parameters.get("EncryptionAlgorithm", "SYMMETRIC_DEFAULT"))
+    if "kms:encryptionalgorithm" in supported:  # ReEncrypt: each half names its own side's algorithm
+        param = {"kms:reencryptfrom": "SourceEncryptionAlgorithm",
+                 "kms:reencryptto": "DestinationEncryptionAlgorithm"}.get(action.lower(), "EncryptionAlgorithm")
+        c["kms:encryptionalgorithm"] = str(request.parameters.get(param, "SYMMETRIC_DEFAULT"))
+    if "kms:grantconstrainttype" in supported:
+        constraints = request.parameters.get("Constraints") or {}
+        c["kms:grantconstrainttype"] = next(
+            (k for k in ("EncryptionContextEquals", "EncryptionContextSubset") if k in constraints), None)
     if "kms:grantisforawsresource" in supported:
         c["kms:grantisforawsresource"] = "true" if request.via_service else "false"
     if "kms:reencryptonsamekey" in supported and same_key is not None:
@@ -392,7 +398,7 @@ class _Reference:
             ec = request.parameters[side_ec[action.lower()]]
         if action.lower() == "kms:creategrant":
             constraints = request.parameters.get("Constraints") or {}
-            ec = constraints.get("EncryptionContextEquals", constraints.get("EncryptionContextSubset", ec))
+            ec = constraints.get("EncryptionContextEquals", constraints.get("EncryptionContextSubset"))
         resource_account = key.account if key else who.account
         ctx = _Dict(_context(self.world, request, who, action, key, alias_used, ec, same_key, region,
                              resource_account, False))

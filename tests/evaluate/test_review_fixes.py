@@ -123,3 +123,60 @@ def test_boundary_deny_reason_from_the_engine() -> None:
     decision = _decide(world, action="kms:Decrypt")
     assert (decision.effect, decision.layer) == (Effect.EXPLICIT_DENY, "permissions-boundary")
     assert decision.reason == f"{_HEAD} with an explicit deny in a permissions boundary"
+
+
+# -- d. CreateGrant's encryption-context keys come from its Constraints ------------------------------
+
+_GRANT_PARAMS = {"GranteePrincipal": "arn:aws:iam::111122223333:user/bob", "Operations": ["Decrypt"]}
+
+
+def _create_grant(condition: dict[str, Any], **kw: Any) -> tuple[Decision, str]:
+    world = World(region=REGION, keys=[key(statements=[_allow(condition, "kms:CreateGrant")])])
+    request = Request(principal=ALICE, key=K1_ARN, action="kms:CreateGrant", **kw)
+    return Authorizer(world).decide(request), reference_outcome(world, request)
+
+
+def test_create_grant_ignores_the_request_encryption_context() -> None:
+    decision, ref = _create_grant({"StringEquals": {"kms:EncryptionContext:Dept": "sales"}},
+                                  encryption_context={"Dept": "sales"}, parameters=_GRANT_PARAMS)
+    assert (decision.effect, ref) == (Effect.IMPLICIT_DENY, "ImplicitDeny")
+    assert decision.missing_keys == ("kms:EncryptionContext:Dept",)
+
+
+@pytest.mark.parametrize("kind", ["EncryptionContextEquals", "EncryptionContextSubset"])
+def test_create_grant_reads_the_constraints(kind: str) -> None:
+    params = {**_GRANT_PARAMS, "Constraints": {kind: {"Dept": "sales"}}}
+    condition = {"StringEquals": {"kms:EncryptionContext:Dept": "sales", "kms:GrantConstraintType": kind},
+                 "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["Dept"]}}
+    decision, ref = _create_grant(condition, encryption_context={"Dept": "other"}, parameters=params)
+    assert (decision.effect, ref) == (Effect.ALLOW, "Allow"), decision.reason
+
+
+def test_create_grant_keys_from_constraints_not_request() -> None:
+    params = {**_GRANT_PARAMS, "Constraints": {"EncryptionContextSubset": {"Team": "a"}}}
+    condition = {"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "Dept"}}
+    decision, _ = _create_grant(condition, encryption_context={"Dept": "sales"}, parameters=params)
+    assert decision.effect is Effect.IMPLICIT_DENY
+
+
+# -- e. ReEncrypt: each half reads its own side ------------------------------------------------------
+
+def test_reencrypt_halves_read_their_own_side() -> None:
+    stmts = [
+        _allow({"StringEquals": {"kms:EncryptionContext:side": "src",
+                                 "kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_1"}}, "kms:ReEncryptFrom"),
+        _allow({"StringEquals": {"kms:EncryptionContext:side": "dst",
+                                 "kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256",
+                                 "kms:ReEncryptOnSameKey": "true"}}, "kms:ReEncryptTo"),
+    ]
+    world = World(region=REGION, keys=[key(statements=stmts)])
+    params = {"SourceEncryptionContext": {"side": "src"}, "DestinationEncryptionContext": {"side": "dst"},
+              "SourceEncryptionAlgorithm": "RSAES_OAEP_SHA_1",
+              "DestinationEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "DestinationKeyId": K1_ARN}
+    request = Request(principal=ALICE, key=K1_ARN, action="kms:ReEncryptFrom", parameters=params)
+    decision = Authorizer(world).decide(request)
+    assert decision.effect is Effect.ALLOW, decision.reason
+    assert [d.action for d in decision.sub_decisions] == ["kms:ReEncryptFrom", "kms:ReEncryptTo"]
+    swapped = {**params, "SourceEncryptionContext": {"side": "dst"}, "DestinationEncryptionContext": {"side": "src"}}
+    denied = Authorizer(world).decide(request.model_copy(update={"parameters": swapped}))
+    assert denied.effect is Effect.IMPLICIT_DENY
