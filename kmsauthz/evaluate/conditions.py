@@ -41,7 +41,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -740,11 +740,100 @@ class _NoContext:
         return None
 
 
+_NULL, _ABSENT_TRUE, _ABSENT_FALSE = 0, 1, 2
+
+_FastClause = tuple[str, str, int, frozenset[bool], "Matcher | None", bool, "str | None"]
+"""(key as written, key folded, absent rule, Null flags, matcher, negated, qualifier)."""
+
+_MATCHED = ConditionOutcome(True)
+_NOT_MATCHED = ConditionOutcome(False)
+
+
+class _Fallback(Exception):
+    """The fast path met something only the full clause evaluation reports properly."""
+
+
+def _fast_clause(c: _CompiledClause) -> _FastClause | None:
+    """The clause as plain data for :meth:`CompiledCondition.evaluate`'s fast path, or None.
+
+    Only clauses without compile errors and without per-request templates qualify; anything
+    unusual at evaluation time (a non-text value, a matcher raising) falls back to the full path,
+    so both paths give one outcome.
+    """
+    parsed = c.parsed
+    if c.error is not None or parsed is None:
+        return None
+    info = parsed.info
+    if info.comparison is Comparison.EXISTS:
+        if any(v.flag is None for v in c.values):
+            return None
+        return (c.key, c.key.lower(), _NULL, frozenset(bool(v.flag) for v in c.values), None, False, None)
+    if c.static_hit is None:
+        return None
+    if parsed.if_exists or parsed.qualifier == "ForAllValues":
+        absent = _ABSENT_TRUE
+    elif parsed.qualifier == "ForAnyValue":
+        absent = _ABSENT_FALSE
+    else:
+        absent = _ABSENT_TRUE if info.negated else _ABSENT_FALSE
+    return (c.key, c.key.lower(), absent, frozenset(), c.static_hit, info.negated, parsed.qualifier)
+
+
+def _fast_evaluate(plan: tuple[_FastClause, ...], ctx: ConditionContext) -> ConditionOutcome:
+    """:meth:`_CompiledClause.evaluate` for every clause, inlined (same rules as ``_decide``)."""
+    folded_lookup = getattr(ctx, "lookup_folded", None)
+    matched = True
+    missing: dict[str, str] | None = None
+    for key, folded, absent, flags, hit, negated, qualifier in plan:
+        raw = folded_lookup(folded) if folded_lookup is not None else ctx.lookup(key)
+        if raw is None:
+            if missing is None:
+                missing = {}
+            missing.setdefault(folded, key)
+            ok = True in flags if absent == _NULL else absent == _ABSENT_TRUE
+        elif absent == _NULL:
+            ok = False in flags
+        else:
+            assert hit is not None
+            if type(raw) is str:
+                if qualifier is None:
+                    ok = bool(hit(raw)) != negated
+                    if not ok:
+                        matched = False
+                    continue
+                members: tuple[str, ...] = () if raw == "" else (raw,)
+            elif type(raw) is tuple and all(type(v) is str for v in raw):
+                if qualifier is None:
+                    ok = any(hit(v) for v in raw) != negated
+                    if not ok:
+                        matched = False
+                    continue
+                members = () if raw == ("",) else raw
+            else:
+                raise _Fallback
+            if qualifier == "ForAllValues":
+                ok = all(bool(hit(v)) != negated for v in members)
+            else:
+                ok = any(bool(hit(v)) != negated for v in members)
+        if not ok:
+            matched = False
+    if missing is None:
+        return _MATCHED if matched else _NOT_MATCHED
+    return ConditionOutcome(matched, tuple(missing.values()), None)
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
     """A Condition block compiled once; :meth:`evaluate` per request."""
 
     clauses: tuple[_CompiledClause, ...] = ()
+    _fast: tuple[_FastClause, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    """Every clause as plain data when all qualify (the common case), for the fast path."""
+
+    def __post_init__(self) -> None:
+        plan = tuple(_fast_clause(c) for c in self.clauses)
+        if plan and all(p is not None for p in plan):
+            object.__setattr__(self, "_fast", plan)
 
     @property
     def always(self) -> bool:
@@ -776,6 +865,15 @@ class CompiledCondition:
         """AND of every clause; every clause is evaluated so that errors and missing keys are all seen."""
         if not self.clauses:
             return ALWAYS
+        fast = self._fast
+        if fast is not None:
+            try:
+                return _fast_evaluate(fast, ctx)
+            except Exception:
+                pass  # the full path below reports it precisely
+        return self._evaluate_clauses(ctx)
+
+    def _evaluate_clauses(self, ctx: ConditionContext) -> ConditionOutcome:
         matched = True
         error: str | None = None
         missing: dict[str, str] = {}

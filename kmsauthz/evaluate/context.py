@@ -517,7 +517,10 @@ class KeyPolicyView:
         self._ctx = ctx
 
     def lookup(self, key: str) -> ContextValue | None:
-        name = key.lower()
+        return self.lookup_folded(key.lower())
+
+    def lookup_folded(self, name: str) -> ContextValue | None:
+        """:meth:`lookup` of a name already in lower case."""
         if name.startswith(KEY_POLICY_HIDDEN):
             return None
         return self._ctx.lookup_folded(name)
