@@ -243,13 +243,17 @@ class RequestContext:
         overrides = self.facts.overrides
         if overrides is not None and name in overrides:
             return overrides[name]
-        fn = _EXACT.get(name)
-        if fn is not None:
-            return fn(self)
-        for prefix, family in _FAMILIES:
-            if name.startswith(prefix):
-                return family(self, name[len(prefix):])
-        return _op_key(self, name)
+        table = _RESOLVERS.get(self.action)
+        if table is None:
+            if len(_RESOLVERS) > 1024:
+                _RESOLVERS.clear()
+            table = _RESOLVERS[self.action] = {}
+        fn = table.get(name)
+        if fn is None:
+            if len(table) > 4096:  # names come from policies: keep the table bounded
+                table.clear()
+            fn = table[name] = _resolver(self.op, name)
+        return fn(self)
 
 
 # -- principal keys ----------------------------------------------------------------------------
@@ -506,6 +510,46 @@ _EXACT: dict[str, Compute] = {
 _FAMILIES: tuple[tuple[str, Callable[[RequestContext, str], ContextValue | None]], ...] = (
     ("aws:principaltag/", _principal_tag),
 )
+
+
+_RESOLVERS: dict[str, dict[str, Compute]] = {}
+"""Per action, per lower-case key name: the function that derives it (what ``_compute`` would
+pick by walking the tables), chosen on first use. Dispatch only, never a value."""
+
+
+def _none(ctx: RequestContext) -> None:
+    return None
+
+
+def _resolver(op: Operation | None, name: str) -> Compute:
+    """The derivation of ``name`` for ``op``: the same choice as the exact table, then the
+    families, then the catalog's sources (:func:`_op_key`), made once."""
+    fn = _EXACT.get(name)
+    if fn is not None:
+        return fn
+    for prefix, family in _FAMILIES:
+        if name.startswith(prefix):
+            part = name[len(prefix):]
+            return lambda c: family(c, part)
+    if op is None:
+        return _none
+    exact, families = _source_table(op)
+    if name in exact:
+        src = exact[name]
+        if src.origin == "none":
+            return _none
+        return lambda c: _op_key(c, name)
+    for prefix, src in families:
+        if name.startswith(prefix):
+            if src.origin == "none":
+                return _none
+            part = name[len(prefix):]
+            if prefix == "kms:encryptioncontext:":
+                return lambda c: _ec(c, part)
+            if prefix == "aws:resourcetag/":
+                return lambda c: _resource_tag(c, part)
+            return lambda c: _op_key(c, name)
+    return _none
 
 
 class KeyPolicyView:
