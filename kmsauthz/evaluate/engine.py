@@ -35,6 +35,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from kmsauthz import catalog
 from kmsauthz.catalog import Operation
 from kmsauthz.evaluate import explain
@@ -206,6 +208,10 @@ class _CallerEntry:
 
 _new = object.__new__
 _set = object.__setattr__
+# pydantic's own slot descriptors: a direct store, without object.__setattr__'s lookup
+_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _DECISION_FIELDS = set(Decision.model_fields)
 """Shared by every Decision built here: frozen models never change their fields set."""
 
@@ -221,10 +227,27 @@ def _decision(effect: Effect, *, error: str | None = None, layer: str | None = N
         "missing_keys": missing_keys, "errors": errors, "action": action, "resource": resource,
         "principal": principal, "sub_decisions": sub_decisions,
     })
-    _set(d, "__pydantic_fields_set__", _DECISION_FIELDS)
-    _set(d, "__pydantic_extra__", None)
-    _set(d, "__pydantic_private__", None)
+    _set_fields(d, _DECISION_FIELDS)
+    _set_extra(d, None)
+    _set_private(d, None)
     return d
+
+
+_REGIONS: dict[str, str | None] = {}
+
+
+def _region_of(ref: str | None) -> str | None:
+    """:func:`ref_region`, parsed once per key reference text."""
+    if ref is None:
+        return None
+    try:
+        return _REGIONS[ref]
+    except KeyError:
+        pass
+    if len(_REGIONS) > 65536:
+        _REGIONS.clear()
+    found = _REGIONS[ref] = ref_region(ref)
+    return found
 
 
 def _label(policy: Policy, fallback: str) -> str:
@@ -432,7 +455,7 @@ class Authorizer:
         low = action.lower()
         op = _OPERATIONS.get(low)
         ce = self._callers.get(request.principal) or self._caller(request.principal)
-        region = request.region or ref_region(request.key) or self.world.region
+        region = request.region or _region_of(request.key) or self.world.region
         side = ce.side
         endpoint: VpcEndpoint | None = None
         if request.vpc_endpoint and not request.via_service:
