@@ -295,19 +295,37 @@ class ArnMatcher:
 
     pattern: str
     parts: tuple[WildcardMatcher, ...]
+    _prefix: str | None = field(default=None, init=False, repr=False, compare=False)
+    """When every component but the last is literal (`arn:aws:kms:us-east-1:111122223333:key/*`):
+    those components joined with their colons. A text starting with it has exactly those
+    components (literals hold no colon), so only the last component needs matching."""
+    _checks: tuple[tuple[int, WildcardMatcher], ...] = field(default=(), init=False, repr=False, compare=False)
+    """The components that can fail (not a bare `*`), with their positions."""
+
+    def __post_init__(self) -> None:
+        parts = self.parts
+        if len(parts) > 1 and all(m.literal is not None for m in parts[:-1]):
+            object.__setattr__(self, "_prefix", "".join(f"{m.literal}:" for m in parts[:-1]))
+        object.__setattr__(self, "_checks", tuple(
+            (i, m) for i, m in enumerate(parts) if not m.matches_everything
+        ))
 
     @property
     def matches_everything(self) -> bool:
         return len(self.parts) == 1 and self.parts[0].matches_everything
 
     def match(self, text: str) -> bool:
-        n = len(self.parts)
+        parts = self.parts
+        n = len(parts)
         if n == 1:
-            return self.parts[0].match(text)
+            return parts[0].match(text)
+        prefix = self._prefix
+        if prefix is not None:
+            return text.startswith(prefix) and parts[-1].match(text[len(prefix):])
         pieces = split_arn(text, n)
         if len(pieces) != n:
             return False
-        return all(m.match(p) for m, p in zip(self.parts, pieces, strict=True))
+        return all(m.match(pieces[i]) for i, m in self._checks)
 
 
 @lru_cache(maxsize=8192)

@@ -245,6 +245,22 @@ def test_six_field_arn_pattern_matches_field_by_field(fields: list[str], values:
     assert compile_arn_pattern(pattern).match(text) is expected
 
 
+@given(
+    fields=st.lists(st.text(alphabet="ab", max_size=3), min_size=5, max_size=5),
+    last=st.text(alphabet="ab*?:", max_size=4),
+    values=st.lists(st.text(alphabet="ab:", max_size=4), min_size=1, max_size=7),
+)
+def test_literal_leading_fields_match_field_by_field(fields: list[str], last: str, values: list[str]) -> None:
+    """The literal-prefix shortcut (five literal components) agrees with matching each field."""
+    pattern = ":".join([*fields, last])
+    text = ":".join(values)
+    pieces = text.split(":", 5)
+    expected = len(pieces) == 6 and all(
+        reference_match(f, v) for f, v in zip([*fields, last], pieces, strict=True)
+    )
+    assert compile_arn_pattern(pattern).match(text) is expected
+
+
 # ---------------------------------------------------------------- pieces (policy variables)
 
 
