@@ -197,13 +197,15 @@ class _Side:
 class _CallerEntry:
     """A parsed caller with what the world declares about it (cached per principal string)."""
 
-    __slots__ = ("caller", "pentry", "side", "tags")
+    __slots__ = ("caller", "endpoint_sides", "pentry", "side", "tags")
 
     def __init__(self, caller: Caller, pentry: _PrincipalEntry | None, side: _Side) -> None:
         self.caller = caller
         self.pentry = pentry
         self.side = side
         self.tags = pentry.principal.tags if pentry is not None else None
+        self.endpoint_sides: dict[str, _Side] = {}
+        """The side through each VPC endpoint with a policy: built once, so deny plans keep."""
 
 
 _new = object.__new__
@@ -462,11 +464,18 @@ class Authorizer:
             found = self._endpoints.get(request.vpc_endpoint)
             endpoint = found[0] if found is not None else VpcEndpoint(id=request.vpc_endpoint, vpc="", region=region)
             if found is not None and found[1] is not None:  # None: the default, allow-all endpoint policy
-                side = _Side(side.identity, side.boundary, side.session, side.scps, found[1])
+                through = ce.endpoint_sides.get(request.vpc_endpoint)
+                if through is None:
+                    through = _Side(side.identity, side.boundary, side.session, side.scps, found[1])
+                    if len(ce.endpoint_sides) < 256:
+                        ce.endpoint_sides[request.vpc_endpoint] = through
+                side = through
+        cached = side if side is ce.side or ce.endpoint_sides.get(request.vpc_endpoint or "") is side else ce.side
         if request.session_policy is not None:
             side = _Side(side.identity, side.boundary, self._compiled_session(request.session_policy),
                          side.scps, side.endpoint)
-        run = _Run(self, request, ce, side, endpoint, region)
+            cached = ce.side
+        run = _Run(self, request, ce, side, endpoint, region, cached)
         if op is None:
             return run.unknown_action(action)
         steps = _steps(op, low, request.parameters)
@@ -525,7 +534,8 @@ def _steps(op: Operation, low: str, params: Mapping[str, Any]) -> tuple[_Step, .
         whole = catalog.operation("kms:ReEncrypt")
         if whole is not None:
             op = whole
-    steps, conditional = _plan(op)
+    found = _PLANS.get(op.action)
+    steps, conditional = found if found is not None else _plan(op)
     if conditional:
         kept = tuple(st for st in steps if st.when is None or st.when in params)
         return kept or steps[:1]
@@ -575,18 +585,25 @@ class _Run(RequestFacts):
     __slots__ = ("auth", "cached_side", "pentry", "region", "request", "side")
 
     def __init__(self, auth: Authorizer, request: Request, ce: _CallerEntry, side: _Side,
-                 endpoint: VpcEndpoint | None, region: str) -> None:
+                 endpoint: VpcEndpoint | None, region: str, cached_side: _Side) -> None:
         world = auth.world
-        RequestFacts.__init__(
-            self, ce.caller, world.now, ce.tags, world.organization, endpoint, request.source_ip,
-            request.via_service, request.parameters,
-            _overrides(request.context) if request.context else None,
-        )
+        # RequestFacts.__init__, inlined: this runs once per decide
+        self.caller = ce.caller
+        self.now = world.now
+        self.caller_tags = ce.tags
+        self.organization = world.organization
+        self.endpoint = endpoint
+        self.source_ip = request.source_ip
+        self.via_service = request.via_service
+        self.parameters = request.parameters
+        context = request.context
+        self.overrides = _overrides(context) if context else None
         self.auth = auth
         self.request = request
         self.pentry = ce.pentry
         self.side = side
-        self.cached_side = ce.side
+        self.cached_side = cached_side
+        """A side the caller's entry keeps (``side`` itself unless a session policy made a fresh one)."""
         self.region = region
 
     # -- dispatch over one catalog Authorization -----------------------------------------
@@ -718,8 +735,9 @@ class _Run(RequestFacts):
                    rcps: tuple[CompiledPolicy, ...]) -> tuple[tuple[CStatement, bool, bool], ...]:
         """Every Deny statement that can match ``low`` on this key for this caller, layer by layer.
 
-        Kept per (caller side, key, action) while the caller's side is the cached one (a request
-        with its own session policy or endpoint gets a fresh side and a fresh plan).
+        Kept per (caller side, key, action) while the side is one the caller's entry keeps (its
+        own, or its side through a VPC endpoint); a request with its own session policy gets a
+        fresh side and a fresh plan.
         """
         side = self.side
         cacheable = side is self.cached_side
