@@ -182,7 +182,7 @@ class _Trace:
 class _Side:
     """The caller's side of an authorization: identity, boundary, session, SCP, endpoint policies."""
 
-    __slots__ = ("boundary", "endpoint", "identity", "scps", "session")
+    __slots__ = ("boundary", "capped", "endpoint", "guarded", "identity", "scps", "session")
 
     def __init__(self, identity: tuple[CompiledPolicy, ...], boundary: CompiledPolicy | None,
                  session: CompiledPolicy | None, scps: tuple[CompiledPolicy, ...],
@@ -192,6 +192,10 @@ class _Side:
         self.session = session
         self.scps = scps
         self.endpoint = endpoint
+        self.capped = boundary is not None or session is not None
+        """A boundary or session policy caps identity-side allows (else `_caps` is skipped)."""
+        self.guarded = bool(scps) or endpoint is not None
+        """An SCP or endpoint policy must allow too (with RCPs, `_guardrails`)."""
 
 
 class _CallerEntry:
@@ -900,7 +904,7 @@ class _Run(RequestFacts):
         ok, stmt = self._identity_allow(low, arn, ctx, trace)
         if not ok:
             return self._implicit(action, display, IDENTITY, trace)
-        capped = self._caps(low, arn, ctx, trace)
+        capped = self._caps(low, arn, ctx, trace) if self.side.capped else None
         if capped is not None:
             return self._implicit(action, display, capped, trace)
         return self._allow(action, display, IDENTITY, (stmt,) if stmt is not None else (), trace)
@@ -923,7 +927,7 @@ class _Run(RequestFacts):
 
         ctx = self._context(low, op, region, key=key, request_alias=res.ref.alias, same_key=same_key)
         kp_ctx = KeyPolicyView(ctx)
-        rcps = auth._rcps_for(op, entry)
+        rcps = auth._rcps_for(op, entry) if auth._rcps else ()
 
         # 1. explicit deny anywhere (grants never deny)
         plan = self._deny_plan(entry, low, rcps)
@@ -936,7 +940,7 @@ class _Run(RequestFacts):
                 return self._explicit(action, arn, denies, trace)
 
         # 2. guardrails that need an Allow
-        failed = self._guardrails(low, arn, ctx, trace, rcps)
+        failed = self._guardrails(low, arn, ctx, trace, rcps) if rcps or self.side.guarded else None
         if failed is not None:
             return self._implicit(action, arn, failed, trace)
 
@@ -961,13 +965,13 @@ class _Run(RequestFacts):
                 if direct is not None:
                     return self._allow(action, arn, KEY_POLICY, (direct,), trace)
                 if role is not None:
-                    blocked = self._caps(low, arn, ctx, trace)
+                    blocked = self._caps(low, arn, ctx, trace) if self.side.capped else None
                     if blocked is None:
                         return self._allow(action, arn, KEY_POLICY, (role,), trace)
                 if account is not None:
                     ok, stmt = self._identity_allow(low, arn, ctx, trace)
                     if ok:
-                        capped = self._caps(low, arn, ctx, trace)
+                        capped = self._caps(low, arn, ctx, trace) if self.side.capped else None
                         if capped is None:
                             matched = (account, stmt) if stmt is not None else (account,)
                             return self._allow(action, arn, KEY_POLICY, matched, trace)
@@ -978,7 +982,7 @@ class _Run(RequestFacts):
                 named = direct or role or account
                 ok, stmt = self._identity_allow(low, arn, ctx, trace)
                 if named is not None and ok:
-                    capped = self._caps(low, arn, ctx, trace)
+                    capped = self._caps(low, arn, ctx, trace) if self.side.capped else None
                     if capped is None:
                         matched = (named, stmt) if stmt is not None else (named,)
                         return self._allow(action, arn, KEY_POLICY, matched, trace)
@@ -1012,9 +1016,9 @@ class _Run(RequestFacts):
                 continue
             if kind is _ACCOUNT:
                 ok, _ = self._identity_allow(low, entry.arn, ctx, trace)
-                if not ok or self._caps(low, entry.arn, ctx, trace) is not None:
+                if not ok or (self._caps(low, entry.arn, ctx, trace) if self.side.capped else None) is not None:
                     continue
-            elif kind is _ROLE and self._caps(low, entry.arn, ctx, trace) is not None:
+            elif kind is _ROLE and (self._caps(low, entry.arn, ctx, trace) if self.side.capped else None) is not None:
                 continue
             return g.match
         return None
@@ -1070,7 +1074,7 @@ class _Run(RequestFacts):
                     accounts.add(acct)
             if caller.account in accounts:
                 ok, stmt = self._identity_allow(low, entry.arn, ctx, trace)
-                if ok and self._caps(low, entry.arn, ctx, trace) is None:
+                if ok and (self._caps(low, entry.arn, ctx, trace) if self.side.capped else None) is None:
                     matched = (g.match, stmt) if stmt is not None else (g.match,)
                     return self._allow(action, entry.arn, GRANT, matched, trace)
         return self._implicit(action, entry.arn, GRANT, trace)
