@@ -484,7 +484,10 @@ class Authorizer:
             return run.unknown_action(action)
         steps = _steps(op, low, request.parameters)
         if len(steps) == 1:
-            return run.step(steps[0])
+            step = steps[0]
+            if step.simple and request.key is not None:  # one action on the request's key
+                return run.key_check(step.action, step.low, step.op, request.key, region)
+            return run.step(step)
         return _combine(request, [run.step(st) for st in steps])
 
     def _scps_for(self, caller: Caller) -> tuple[CompiledPolicy, ...]:
@@ -513,6 +516,12 @@ class _Step:
     target: str
     region: str | None
     when: str | None
+    simple: bool = False
+    """One action on the request's own key in its own Region (`step`'s common case)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "simple", self.target == "KeyId" and self.resource == "key" and self.region is None)
 
 
 _PLANS: dict[str, tuple[tuple[_Step, ...], bool]] = {}
