@@ -169,6 +169,8 @@ class WildcardMatcher:
     _min_len: int = field(default=0, repr=False)
     _fixed_len: bool = field(default=False, repr=False)
     """No `*`: the text must have exactly the pattern's length."""
+    _starts: str | None = field(default=None, repr=False)
+    """`literal*` (one trailing star, no `?`): matching is ``text.startswith(literal)``."""
 
     @property
     def is_literal(self) -> bool:
@@ -199,6 +201,8 @@ class WildcardMatcher:
             if steps is not None:
                 steps[0] += min(len(text), len(self._exact)) + 1
             return text == self._exact
+        if self._starts is not None and steps is None:
+            return text.startswith(self._starts)
         n = len(text)
         if n < self._min_len or (self._fixed_len and n != self._min_len):
             return False
@@ -257,7 +261,13 @@ def _build(label: str, tokens: list[_Token], case_sensitive: bool) -> WildcardMa
     head = segments[0] if segments[0].length else None
     tail = segments[-1] if segments[-1].length else None
     middle = tuple(s for s in segments[1:-1] if s.length)
-    return WildcardMatcher(label, case_sensitive, _head=head, _middle=middle, _tail=tail, _min_len=min_len)
+    starts = None
+    if head is not None and not middle and tail is None and len(head.chunks) == 1 \
+            and head.chunks[0] == (0, "".join(t for t in groups[0] if isinstance(t, str))) \
+            and len(head.chunks[0][1]) == head.length:
+        starts = head.chunks[0][1]
+    return WildcardMatcher(label, case_sensitive, _head=head, _middle=middle, _tail=tail, _min_len=min_len,
+                           _starts=starts)
 
 
 @lru_cache(maxsize=8192)
