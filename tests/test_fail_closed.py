@@ -107,7 +107,8 @@ def test_every_request_is_allowed_without_a_fault(world: World) -> None:
 STAGES: dict[str, tuple[Any, str, tuple[str, ...]]] = {
     # stage: (object, attribute, requests that reach it)
     "condition evaluation": (CompiledCondition, "evaluate", ("key-policy", "identity", "grant")),
-    "context derivation": (RequestContext, "lookup", ("key-policy", "identity", "grant")),
+    # every lookup (`lookup`, and the folded-name fast path the conditions use) goes through here
+    "context derivation": (RequestContext, "lookup_folded", ("key-policy", "identity", "grant")),
     "principal matching": (PrincipalMatcher, "kind", ("key-policy", "identity", "grant")),
     "grant lookup": (engine_module._GrantIndex, "for_caller", ("grant",)),
     "statement index": (CompiledPolicy, "for_action", ("key-policy", "identity", "grant")),
@@ -178,16 +179,16 @@ def test_a_fault_in_one_part_of_a_two_resource_request_denies_the_whole(
     request = Request(principal=f"arn:aws:iam::{A}:root", action="kms:ReEncrypt", key=K1,
                       parameters={"DestinationKeyId": K1}, source_ip="10.0.0.1")
     assert Authorizer(world).decide(request).allowed
-    real = RequestContext.lookup
+    real = RequestContext.lookup_folded
     calls = {"n": 0}
 
-    def second_part_fails(self: RequestContext, key: str) -> Any:
+    def second_part_fails(self: RequestContext, name: str) -> Any:
         if self.action == "kms:reencryptto":
             calls["n"] += 1
             raise InjectedFault("injected fault in ReEncryptTo")
-        return real(self, key)
+        return real(self, name)
 
-    monkeypatch.setattr(RequestContext, "lookup", second_part_fails)
+    monkeypatch.setattr(RequestContext, "lookup_folded", second_part_fails)
     decision = Authorizer(world).decide(request)
     assert calls["n"] >= 1
     _assert_fail_closed(decision, "InjectedFault")
@@ -324,3 +325,14 @@ def test_an_evaluator_fault_in_the_local_kms_performs_nothing(kms: Any, operatio
     assert _state(kms) == before, f"{operation} changed the store although it was not authorized"
     # and the same operation works once the fault is gone (so the test could fail)
     OPERATIONS[operation](_client(kms))
+
+
+def test_a_fault_in_the_first_context_read_is_reported_not_retried(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The conditions' fast path once caught the fault, re-ran the clause on the full path, read the
+    # key again (successfully) and allowed without reporting anything.
+    wrapper = _NthCall(RequestContext.lookup_folded, 1)
+    monkeypatch.setattr(RequestContext, "lookup_folded", lambda self, name: wrapper(self, name))
+    decision = Authorizer(world).decide(REQUESTS["key-policy"])
+    assert wrapper.calls >= 1
+    _assert_fail_closed(decision, "could not be read")

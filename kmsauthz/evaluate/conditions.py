@@ -785,7 +785,10 @@ def _fast_evaluate(plan: tuple[_FastClause, ...], ctx: ConditionContext) -> Cond
     matched = True
     missing: dict[str, str] | None = None
     for key, folded, absent, flags, hit, negated, qualifier in plan:
-        raw = folded_lookup(folded) if folded_lookup is not None else ctx.lookup(key)
+        try:
+            raw = folded_lookup(folded) if folded_lookup is not None else ctx.lookup(key)
+        except Exception as exc:  # as the full path: a broken context is a reported error, never retried
+            return ConditionOutcome(False, (), f"context key `{key}` could not be read: {type(exc).__name__}")
         if raw is None:
             if missing is None:
                 missing = {}
@@ -869,8 +872,10 @@ class CompiledCondition:
         if fast is not None:
             try:
                 return _fast_evaluate(fast, ctx)
-            except Exception:
-                pass  # the full path below reports it precisely
+            except (_Fallback, _EvalError):
+                pass  # a value the fast path does not handle, or one to report precisely: the full path
+            except Exception as exc:  # a fault must be reported, not hidden by a second evaluation
+                return ConditionOutcome(False, (), f"condition evaluation failed: {type(exc).__name__}")
         return self._evaluate_clauses(ctx)
 
     def _evaluate_clauses(self, ctx: ConditionContext) -> ConditionOutcome:
