@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 
 @cache
@@ -22,3 +24,10 @@ def grammar_dir() -> Path:
 
 def grammar_file(name: str) -> Path:
     return grammar_dir() / name
+
+
+@cache
+def grammar_json(name: str) -> Any:
+    """A JSON file of `grammar/` (the JSON Schemas), parsed once; callers must not mutate it."""
+    with open(grammar_file(name), encoding="utf-8") as fh:
+        return json.load(fh)

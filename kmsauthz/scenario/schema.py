@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from kmsauthz._resources import grammar_file
+from kmsauthz._resources import grammar_json
 from kmsauthz.errors import Problem
 from kmsauthz.model.spans import pointer_join
 from kmsauthz.scenario.yaml_source import Source
@@ -29,8 +29,7 @@ CODE = "scenario-invalid"
 
 @cache
 def scenario_schema() -> dict[str, Any]:
-    with open(grammar_file("scenario.schema.json"), encoding="utf-8") as fh:
-        schema: dict[str, Any] = json.load(fh)
+    schema: dict[str, Any] = grammar_json("scenario.schema.json")
     return schema
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from kmsauthz._resources import grammar_file
+from kmsauthz._resources import grammar_json
 from kmsauthz.errors import PolicyValidationError, Problem
 from kmsauthz.model.spans import Span, pointer_join
 from kmsauthz.syntax.document import where
@@ -28,8 +28,7 @@ Locate = Callable[[str], Span | None]
 
 @cache
 def policy_schema() -> dict[str, Any]:
-    with open(grammar_file("policy.schema.json"), encoding="utf-8") as fh:
-        schema: dict[str, Any] = json.load(fh)
+    schema: dict[str, Any] = grammar_json("policy.schema.json")
     return schema
 
 
