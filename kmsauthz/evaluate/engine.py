@@ -41,7 +41,13 @@ from kmsauthz import catalog
 from kmsauthz.catalog import Operation
 from kmsauthz.evaluate import explain
 from kmsauthz.evaluate.compile import CGrant, CompiledPolicy, CStatement, compile_grant, compile_policy
-from kmsauthz.evaluate.context import KeyPolicyView, RequestContext, RequestFacts, normalize_value
+from kmsauthz.evaluate.context import (
+    KEY_POLICY_HIDDEN,
+    KeyPolicyView,
+    RequestContext,
+    RequestFacts,
+    normalize_value,
+)
 from kmsauthz.evaluate.principals import Caller, MatchKind, account_of_principal_value, parse_caller
 from kmsauthz.evaluate.protocols import ConditionContext, ContextValue
 from kmsauthz.evaluate.resolve import Resolution, parse_key_ref, ref_region, resolve
@@ -154,6 +160,9 @@ class _KeyEntry:
     policy: CompiledPolicy
     grants: _GrantIndex
     aws_managed: bool
+    hides: bool = True
+    """The key policy's text names a key that a key policy cannot see (`aws:ResourceTag/*`,
+    `kms:ResourceAliases`): only then does it read the context through a :class:`KeyPolicyView`."""
 
 
 @dataclass(slots=True, eq=False)
@@ -246,6 +255,13 @@ def _decision(effect: Effect, *, error: str | None = None, layer: str | None = N
     return d
 
 
+def _names_hidden_key(policy: Policy) -> bool:
+    """Whether any text of ``policy`` (condition keys, values, variables) names a key a key policy
+    cannot see: a conservative scan of its whole serialized form, lower-cased."""
+    text = policy.model_dump_json().lower()
+    return any(name in text for name in KEY_POLICY_HIDDEN)
+
+
 _REGIONS: dict[str, str | None] = {}
 
 
@@ -335,6 +351,7 @@ class Authorizer:
             policy=compile_policy(key.policy, layer=KEY_POLICY, label=_label(key.policy, f"key policy of {arn}")),
             grants=_GrantIndex(compile_grant(g, arn) for g in key.grants),
             aws_managed=any(a.startswith("alias/aws/") for a in key.aliases),
+            hides=_names_hidden_key(key.policy),
         )
         self._keys[address] = entry
         for alias in key.aliases:
@@ -489,7 +506,12 @@ class Authorizer:
         run = _Run(self, request, ce, side, endpoint, region, cached)
         if op is None:
             return run.unknown_action(action)
-        steps = _steps(op, low, request.parameters)
+        params = request.parameters
+        plan = _PLANS.get(op.action)
+        if plan is not None and not plan[1] and not (params and "DestinationKeyId" in params):
+            steps = plan[0]  # :func:`_steps`' common case, inlined
+        else:
+            steps = _steps(op, low, params)
         if len(steps) == 1:
             step = steps[0]
             if step.simple and request.key is not None:  # one action on the request's key
@@ -827,11 +849,17 @@ class _Run(RequestFacts):
             effect, layer = _IMPLICIT_DENY, layer
             reason = explain.failed(self.request.principal, action, resource, errors[0])
             matched = ()
-        return _decision(
-            effect=effect, error=None, layer=layer, reason=reason, matched=tuple(matched),
-            missing_keys=tuple(trace.missing.values()) if trace.missing else (), errors=errors, action=action,
-            resource=resource, principal=self.request.principal, sub_decisions=(),
-        )
+        # :func:`_decision`, inlined: this runs once per decide
+        d = _new(Decision)
+        _set(d, "__dict__", {
+            "effect": effect, "error": None, "layer": layer, "reason": reason, "matched": tuple(matched),
+            "missing_keys": tuple(trace.missing.values()) if trace.missing else (), "errors": errors,
+            "action": action, "resource": resource, "principal": self.request.principal, "sub_decisions": (),
+        })
+        _set_fields(d, _DECISION_FIELDS)
+        _set_extra(d, None)
+        _set_private(d, None)
+        return d
 
     def _error(self, action: str, resource: str | None, code: str, message: str) -> Decision:
         return _decision(
@@ -942,7 +970,7 @@ class _Run(RequestFacts):
             return self._implicit(action, arn, CROSS_ACCOUNT, trace)
 
         ctx = self._context(low, op, region, key=key, request_alias=res.ref.alias, same_key=same_key)
-        kp_ctx = KeyPolicyView(ctx)
+        kp_ctx: ConditionContext = KeyPolicyView(ctx) if entry.hides else ctx
         rcps = auth._rcps_for(op, entry) if auth._rcps else ()
 
         # 1. explicit deny anywhere (grants never deny)
