@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from kmsauthz.errors import DocumentTooLargeError, PolicySyntaxError, Problem
-from kmsauthz.model.spans import Span, pointer_join
+from kmsauthz.model.spans import Span, deferred_span, pointer_join
 from kmsauthz.syntax.snippet import LineIndex, caret_snippet
 
 MAX_DEPTH = 64
@@ -37,20 +37,58 @@ _PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,3999})(?![0-9.eE+\-])")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-@dataclass
 class Located:
-    """A parsed JSON value and the span of every node, by RFC 6901 pointer."""
+    """A parsed JSON value and the span of every node, by RFC 6901 pointer.
 
-    value: Any
-    spans: dict[str, Span] = field(default_factory=dict)
-    text: str = ""
-    source: str = "<string>"
-    key_offsets: dict[str, int] = field(default_factory=dict, repr=False)
-    """Where the *key* of an object member starts (offset into ``text``), by the member's pointer."""
-    _key_spans: dict[str, Span] | None = field(default=None, repr=False, compare=False)
+    The fast reader defers the positions (``positions`` given): ``spans`` and ``key_offsets`` are
+    computed from the text on first use, so a valid document that nobody asks a location of costs
+    only the decode. The scanner fills them as it reads.
+    """
+
+    def __init__(self, value: Any = None, spans: dict[str, Span] | None = None, text: str = "",
+                 source: str = "<string>", key_offsets: dict[str, int] | None = None,
+                 *, positions: Callable[[Located], tuple[dict[str, Span], dict[str, int]]] | None = None) -> None:
+        self.value = value
+        self.text = text
+        self.source = source
+        self._spans = {} if spans is None and positions is None else spans
+        self._key_offsets = {} if key_offsets is None and positions is None else key_offsets
+        self._positions = positions
+        self._key_spans: dict[str, Span] | None = None
+
+    def _compute(self) -> None:
+        positions, self._positions = self._positions, None
+        assert positions is not None
+        self._spans, self._key_offsets = positions(self)
+
+    @property
+    def spans(self) -> dict[str, Span]:
+        """The span of every node, by pointer."""
+        if self._spans is None:
+            self._compute()
+        assert self._spans is not None
+        return self._spans
+
+    @property
+    def key_offsets(self) -> dict[str, int]:
+        """Where the *key* of an object member starts (offset into ``text``), by the member's pointer."""
+        if self._key_offsets is None:
+            self._compute()
+        assert self._key_offsets is not None
+        return self._key_offsets
 
     def locate(self, pointer: str) -> Span | None:
         return self.spans.get(pointer)
+
+    resolve = locate
+    """:class:`~kmsauthz.model.spans.SpanResolver`: what a deferred span of this document asks."""
+
+    def span_at(self, pointer: str) -> Span:
+        """The span at ``pointer`` (a node of the value), resolved only when read; see ``deferred_span``."""
+        if self._spans is not None:
+            found = self._spans.get(pointer)
+            return found if found is not None else Span(self.source, 0, 0, pointer)
+        return deferred_span(self.source, pointer, self)
 
     @property
     def key_spans(self) -> dict[str, Span]:
@@ -59,6 +97,17 @@ class Located:
             index = LineIndex(self.text)
             self._key_spans = {p: index.span(self.source, at, pointer=p) for p, at in self.key_offsets.items()}
         return self._key_spans
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Located:
+            return NotImplemented
+        return (self.value, self.spans, self.text, self.source, self.key_offsets) == (
+            other.value, other.spans, other.text, other.source, other.key_offsets)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Located(value={self.value!r}, source={self.source!r})"
 
 
 def decode_text(data: bytes | str, source: str) -> str:
@@ -377,13 +426,13 @@ _TOKEN = re.compile(r'[ \t\n\r]*("[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:,]|[^ \t\n\r{}
 
 
 def _fast_read(text: str, source: str) -> Located | None:
-    """The C decoder for the value, then one token pass for the spans; None to use the scanner.
+    """The C decoder for the value, spans deferred to first use; None to use the scanner.
 
     Everything the scanner would reject is declined here (json's own errors, duplicate keys, NaN
     and Infinity, out-of-range numbers, a BOM, `\\u` escapes, whose surrogate rules differ, and
     nesting deeper than :data:`MAX_DEPTH`), so a document read here is one the scanner reads to the
-    same value, and the spans are the same: a value from its first to past its last character, a
-    key from its opening quote.
+    same value, and the spans (:func:`_fast_positions`, when first asked) are the same: a value from
+    its first to past its last character, a key from its opening quote.
     """
     if "\\u" in text or text.startswith("\ufeff"):
         return None
@@ -391,6 +440,40 @@ def _fast_read(text: str, source: str) -> Located | None:
         value = _DECODER.decode(text)
     except (_NotPlain, ValueError, RecursionError):
         return None
+    # A node deeper than MAX_DEPTH needs more than MAX_DEPTH opening brackets: count them first
+    # (C speed), walk the value only when there are that many.
+    if text.count("{") + text.count("[") > MAX_DEPTH and _too_deep(value, 0):
+        return None
+    return Located(value, text=text, source=source, positions=_fast_positions)
+
+
+def _too_deep(node: Any, depth: int) -> bool:
+    """Whether a node of ``node`` (itself at ``depth``) is deeper than :data:`MAX_DEPTH`."""
+    t = type(node)
+    if t is dict:
+        children: Any = node.values()
+    elif t is list:
+        children = node
+    else:
+        return False
+    if not node:
+        return False
+    if depth + 1 > MAX_DEPTH:
+        return True
+    for child in children:
+        c = type(child)
+        if (c is dict or c is list) and _too_deep(child, depth + 1):
+            return True
+    return False
+
+
+def _fast_positions(located: Located) -> tuple[dict[str, Span], dict[str, int]]:
+    """Spans and key offsets of a document the fast reader decoded: one token pass over its text.
+
+    The text is one json accepted (and the scanner accepts), so the walk cannot fail; if it ever
+    did, the scanner's own positions are used (or its error raised), never a guess.
+    """
+    text, source, value = located.text, located.source, located.value
     line_starts = LineIndex(text).line_starts
     spans: dict[str, Span] = {}
     key_offsets: dict[str, int] = {}
@@ -404,10 +487,8 @@ def _fast_read(text: str, source: str) -> Located | None:
         spans[pointer] = Span(source, line, start - line_starts[line - 1] + 1, pointer,
                               end_line, end - line_starts[end_line - 1] + 1)
 
-    def walk(node: Any, pointer: str, i: int, depth: int) -> int:
+    def walk(node: Any, pointer: str, i: int) -> int:
         """Record ``node`` (whose first token is ``toks[i]``); the index of the token after it."""
-        if depth > MAX_DEPTH:
-            raise _NotPlain
         start = toks[i][0]
         t = type(node)
         if t is dict:
@@ -417,7 +498,7 @@ def _fast_read(text: str, source: str) -> Located | None:
                 key_offsets[member] = toks[i][0]
                 c = type(child)
                 if c is dict or c is list:
-                    i = walk(child, member, i + 2, depth + 1) + 1  # past key and `:`; then past `,` or `}`
+                    i = walk(child, member, i + 2) + 1  # past key and `:`; then past `,` or `}`
                 else:
                     leaf(member, i + 2)
                     i += 4  # key, `:`, the value, `,` or `}`
@@ -428,7 +509,7 @@ def _fast_read(text: str, source: str) -> Located | None:
             for n, child in enumerate(node):
                 c = type(child)
                 if c is dict or c is list:
-                    i = walk(child, f"{pointer}/{n}", i, depth + 1) + 1  # then past `,` or `]`
+                    i = walk(child, f"{pointer}/{n}", i) + 1  # then past `,` or `]`
                 else:
                     leaf(f"{pointer}/{n}", i)
                     i += 2  # the value, `,` or `]`
@@ -437,8 +518,6 @@ def _fast_read(text: str, source: str) -> Located | None:
         else:
             leaf(pointer, i)
             return i + 1
-        if depth + 1 > MAX_DEPTH and node:  # the children were one level deeper than allowed
-            raise _NotPlain
         end = toks[i - 1][1]
         line = bisect_right(line_starts, start)
         end_line = bisect_right(line_starts, end, line - 1)
@@ -447,11 +526,12 @@ def _fast_read(text: str, source: str) -> Located | None:
         return i
 
     try:
-        if walk(value, "", 0, 0) != len(toks):
-            return None
-    except (_NotPlain, IndexError):
-        return None
-    return Located(value, spans, text, source, key_offsets)
+        if walk(value, "", 0) == len(toks):
+            return spans, key_offsets
+    except IndexError:
+        pass
+    slow = _Scanner(text, source).parse()
+    return slow.spans, slow.key_offsets
 
 
 def _join(pointer: str, key: str) -> str:
