@@ -9,7 +9,9 @@ pointer to a :class:`Span` (the position-recording JSON reader provides one).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from kmsauthz.errors import PolicyValidationError, Problem
 from kmsauthz.model.policy import (
@@ -23,8 +25,10 @@ from kmsauthz.model.policy import (
     ValueList,
 )
 from kmsauthz.model.spans import Span, pointer_join
+from kmsauthz.syntax.json_reader import Located
 
 Locate = Callable[[str], Span | None]
+_M = TypeVar("_M", bound=BaseModel)
 
 STATEMENT_FIELDS = (
     "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
@@ -200,7 +204,27 @@ def policy_from_document(
     source: str = "<string>",
     locate: Locate | None = None,
 ) -> Policy:
-    """Build the model from a parsed AWS JSON policy document; raise with every problem found."""
+    """Build the model from a parsed AWS JSON policy document; raise with every problem found.
+
+    A plain document (nearly all) is built by :func:`fast_policy_from_document`, without
+    pydantic validation, and with deferred spans when ``locate`` is a JSON reader's; anything
+    else by the checked path below, which words every problem.
+    """
+    fast = fast_policy_from_document(data, kind=kind, name=name, source=source, span_at=_span_getter(locate, source))
+    if fast is not None:
+        return fast
+    return checked_policy_from_document(data, kind=kind, name=name, source=source, locate=locate)
+
+
+def checked_policy_from_document(
+    data: Any,
+    *,
+    kind: PolicyKind = PolicyKind.IDENTITY,
+    name: str = "policy",
+    source: str = "<string>",
+    locate: Locate | None = None,
+) -> Policy:
+    """:func:`policy_from_document` always through pydantic-validated nodes (the reference the fast builder matches)."""
     r = _Reader(source, locate)
     if not isinstance(data, Mapping):
         r.fail("", "a policy document must be a JSON object")
@@ -295,3 +319,201 @@ def policy_to_document(policy: Policy) -> dict[str, Any]:
     else:
         out["Statement"] = statements
     return out
+
+
+# The fast builder ----------------------------------------------------------------------------
+# Nodes without pydantic validation, for documents from the JSON reader (exact JSON types). It
+# accepts exactly what `policy_from_document` accepts without a problem and builds the same
+# values (same types, same `__dict__` in field order, same fields set), or returns None and the
+# caller uses `policy_from_document`, which words every problem.
+
+_new = object.__new__
+_set = object.__setattr__
+_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+_VALUE_LIST_SET = frozenset({"values", "scalar", "span", "value_spans"})
+_ENTRY_SET = frozenset({"type", "values"})
+_WILDCARD_SET = frozenset({"wildcard", "span"})
+_MAPPING_SET = frozenset({"entries", "span"})
+_CLAUSE_SET = frozenset(ConditionClause.model_fields)
+_CONDITION_SET = frozenset({"clauses", "span"})
+_POLICY_SET = frozenset(Policy.model_fields)
+_STATEMENT_BASE = frozenset({"sid", "effect", "span", "sid_span"})
+_STATEMENT_KEYS = frozenset(STATEMENT_FIELDS)
+_POLICY_KEYS = frozenset(POLICY_FIELDS)
+_PRINCIPAL_KEYS = frozenset(PRINCIPAL_TYPES)
+_VERSIONS = frozenset(("2008-10-17", "2012-10-17"))
+_EFFECTS = frozenset(("Allow", "Deny"))
+_SCALAR_TYPES = frozenset((str, bool, int, float))
+
+
+class _Decline(Exception):
+    """The fast builder meets something `policy_from_document` would report (or might treat otherwise)."""
+
+
+def _node(cls: type[_M], values: dict[str, Any], fields_set: frozenset[str]) -> _M:
+    node = _new(cls)
+    _set(node, "__dict__", values)
+    _set_fields(node, set(fields_set))
+    _set_extra(node, None)
+    _set_private(node, None)
+    return node
+
+
+def _fast_value_list(value: Any, pointer: str, span_at: Callable[[str], Span]) -> ValueList:
+    t = type(value)
+    if t is str:
+        here = span_at(pointer)
+        return _node(ValueList, {"values": (value,), "scalar": True, "span": here, "value_spans": (here,)},
+                     _VALUE_LIST_SET)
+    if t is not list:
+        raise _Decline
+    for v in value:
+        if type(v) is not str:
+            raise _Decline
+    prefix = pointer + "/"
+    return _node(ValueList, {
+        "values": tuple(value), "scalar": False, "span": span_at(pointer),
+        "value_spans": tuple([span_at(prefix + str(i)) for i in range(len(value))]),
+    }, _VALUE_LIST_SET)
+
+
+def _fast_principal(value: Any, pointer: str, span_at: Callable[[str], Span]) -> Principal:
+    t = type(value)
+    if t is str:
+        if value != "*":
+            raise _Decline
+        return _node(Principal, {"wildcard": True, "entries": (), "span": span_at(pointer)}, _WILDCARD_SET)
+    if t is not dict:
+        raise _Decline
+    entries = []
+    for type_, values in value.items():
+        if type_ not in _PRINCIPAL_KEYS:
+            raise _Decline
+        vl = _fast_value_list(values, f"{pointer}/{type_}", span_at)
+        entries.append(_node(PrincipalEntry, {"type": type_, "values": vl}, _ENTRY_SET))
+    return _node(Principal, {"wildcard": False, "entries": tuple(entries), "span": span_at(pointer)}, _MAPPING_SET)
+
+
+def _fast_condition(value: Any, pointer: str, span_at: Callable[[str], Span]) -> Condition:
+    if type(value) is not dict:
+        raise _Decline
+    clauses = []
+    for operator, block in value.items():
+        if type(operator) is not str or type(block) is not dict:
+            raise _Decline
+        op_ptr = _join(pointer, operator)
+        qualifier, base, if_exists = split_operator(operator)
+        if qualifier is not None and qualifier not in QUALIFIERS:
+            raise _Decline
+        for key, values in block.items():
+            if type(key) is not str:
+                raise _Decline
+            scalar = type(values) is not list
+            items = (values,) if scalar else tuple(values)
+            for v in items:
+                if type(v) not in _SCALAR_TYPES:
+                    raise _Decline
+            clauses.append(_node(ConditionClause, {
+                "operator": operator, "base": base, "qualifier": qualifier, "if_exists": if_exists,
+                "key": key, "values": items, "scalar": scalar,
+                "span": span_at(_join(op_ptr, key)), "operator_span": span_at(op_ptr),
+            }, _CLAUSE_SET))
+    return _node(Condition, {"clauses": tuple(clauses), "span": span_at(pointer)}, _CONDITION_SET)
+
+
+def _fast_statement(value: Any, pointer: str, span_at: Callable[[str], Span]) -> Statement:
+    if type(value) is not dict:
+        raise _Decline
+    for name in value:
+        if name not in _STATEMENT_KEYS:
+            raise _Decline
+    effect = value.get("Effect")
+    if type(effect) is not str or effect not in _EFFECTS:
+        raise _Decline
+    sid = value.get("Sid")
+    if sid is not None and type(sid) is not str:
+        raise _Decline
+    fields_set = set(_STATEMENT_BASE)
+    out: dict[str, Any] = {"sid": sid, "effect": effect}
+    for name, attr in (("Principal", "principal"), ("NotPrincipal", "not_principal")):
+        if name in value:
+            out[attr] = _fast_principal(value[name], f"{pointer}/{name}", span_at)
+            fields_set.add(attr)
+        else:
+            out[attr] = None
+    for name, attr in (("Action", "action"), ("NotAction", "not_action"),
+                       ("Resource", "resource"), ("NotResource", "not_resource")):
+        if name in value:
+            out[attr] = _fast_value_list(value[name], f"{pointer}/{name}", span_at)
+            fields_set.add(attr)
+        else:
+            out[attr] = None
+    if "Condition" in value:
+        out["condition"] = _fast_condition(value["Condition"], f"{pointer}/Condition", span_at)
+        fields_set.add("condition")
+    else:
+        out["condition"] = None
+    out["span"] = span_at(pointer)
+    out["sid_span"] = span_at(f"{pointer}/Sid") if "Sid" in value else None
+    node = _new(Statement)
+    _set(node, "__dict__", out)
+    _set_fields(node, fields_set)
+    _set_extra(node, None)
+    _set_private(node, None)
+    return node
+
+
+def _span_getter(locate: Locate | None, source: str) -> Callable[[str], Span]:
+    """``span_at`` for :func:`fast_policy_from_document`: the span `_Reader.span` would give."""
+    owner = getattr(locate, "__self__", None)
+    if type(owner) is Located and getattr(locate, "__func__", None) is Located.locate and owner.source == source:
+        return owner.span_at  # deferred: positions computed only if a span is read
+
+    def span_at(pointer: str) -> Span:
+        found = locate(pointer) if locate is not None else None
+        return found if found is not None else Span(source, 0, 0, pointer)
+
+    return span_at
+
+
+def fast_policy_from_document(
+    data: Any, *, kind: PolicyKind, name: str, source: str, span_at: Callable[[str], Span]
+) -> Policy | None:
+    """:func:`policy_from_document` for a document of exact JSON types, without pydantic validation.
+
+    ``span_at(pointer)`` gives the span of a node that exists (it may defer the lookup). The
+    result equals, field by field and type by type, what :func:`policy_from_document` builds;
+    None when the document has anything that function would report or a value of a non-JSON
+    type: the caller then uses that function.
+    """
+    if type(data) is not dict or type(kind) is not PolicyKind or type(name) is not str or type(source) is not str:
+        return None
+    try:
+        for field in data:
+            if field not in _POLICY_KEYS:
+                raise _Decline
+        version = data.get("Version")
+        if version is not None and (type(version) is not str or version not in _VERSIONS):
+            raise _Decline
+        policy_id = data.get("Id")
+        if policy_id is not None and type(policy_id) is not str:
+            raise _Decline
+        raw = data.get("Statement")
+        t = type(raw)
+        if t is dict:
+            statements: tuple[Statement, ...] = (_fast_statement(raw, "/Statement", span_at),)
+            is_list = False
+        elif t is list:
+            statements = tuple([_fast_statement(item, f"/Statement/{i}", span_at) for i, item in enumerate(raw)])
+            is_list = True
+        else:
+            raise _Decline
+    except _Decline:
+        return None
+    return _node(Policy, {
+        "version": version, "id": policy_id, "statements": statements, "statement_is_list": is_list,
+        "kind": kind, "name": name, "span": span_at(""),
+    }, _POLICY_SET)
