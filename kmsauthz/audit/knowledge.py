@@ -61,6 +61,33 @@ def expand_all(patterns: tuple[str, ...], negated: bool) -> frozenset[str]:
     return all_actions() - covered if negated else covered
 
 
+class PatternFacts:
+    """What the rules ask about one Action pattern, derived once from the catalog per distinct pattern."""
+
+    __slots__ = ("cross_impossible", "expanded", "explicit", "ineffective", "kms_service", "lower", "names_kms",
+                 "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lower = text.lower()
+        parts = split_action(text)
+        self.kms_service: bool = parts is not None and parts[0].lower() == "kms"
+        """Written with the `kms:` service (so a name that expands to nothing is a misspelling)."""
+        self.names_kms: bool = names_kms(text)
+        self.expanded: frozenset[str] = expand(text)
+        self.explicit: bool = "*" not in text and "?" not in text
+        kp = key_policy_subset(self.expanded)
+        self.ineffective: frozenset[str] = self.expanded - kp
+        """Actions of the pattern that a key policy cannot allow."""
+        self.cross_impossible: frozenset[str] = kp - cross_account_subset(self.expanded)
+        """Actions of the pattern a key policy can allow but never to another account."""
+
+
+@lru_cache(maxsize=4096)
+def pattern(text: str) -> PatternFacts:
+    return PatternFacts(text)
+
+
 def cross_account_subset(actions: frozenset[str]) -> frozenset[str]:
     """The actions that can succeed on another account's key."""
     return actions & catalog.CROSS_ACCOUNT_ACTIONS

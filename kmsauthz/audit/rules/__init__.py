@@ -11,6 +11,7 @@ from kmsauthz.audit.rules import conditionals, elements, exposure, management, r
 from kmsauthz.audit.rules._registry import RULES, Hit, Rule, register
 from kmsauthz.audit.rules.facts import PolicyFacts
 from kmsauthz.audit.target import AuditTarget
+from kmsauthz.model.policy import PolicyKind
 from kmsauthz.model.spans import Span
 
 _MODULES = (management, exposure, validity, conditionals, elements, redundancy)
@@ -57,45 +58,65 @@ def _relative_pointer(hit: Hit, facts: PolicyFacts) -> str:
 def finding_for(rule: Rule, hit: Hit, facts: PolicyFacts) -> Finding:
     target = facts.target
     span = hit.span
-    if span is None and hit.statement is not None:
-        span = facts.statements[hit.statement].span
+    statement = hit.statement
     if span is None:
-        span = target.policy.span
+        span = facts.statements[statement].span if statement is not None else None
+        if span is None:
+            span = target.policy.span
     file, line, column = _location(target, span)
-    sid = facts.statements[hit.statement].sid if hit.statement is not None else None
+    shown = target.shown if target.display else _same
     return Finding(
-        rule=rule.id,
-        severity=rule.severity,
-        title=target.shown(rule.title),
-        message=target.shown(hit.message),
-        file=file,
-        line=line,
-        column=column,
-        pointer=target.base_pointer + _relative_pointer(hit, facts),
-        sid=sid,
-        statement=hit.statement,
-        origin=target.origin,
-        help=target.shown(hit.help) if hit.help else None,
+        rule.id,
+        rule.severity,
+        shown(rule.title),
+        shown(hit.message),
+        file,
+        line,
+        column,
+        target.base_pointer + _relative_pointer(hit, facts),
+        facts.statements[statement].sid if statement is not None else None,
+        statement,
+        target.origin,
+        shown(hit.help) if hit.help else None,
     )
+
+
+def _same(text: str) -> str:
+    return text
+
+
+_plans: dict[PolicyKind, tuple[Rule, ...]] = {}
+_plans_version = -1
+
+
+def _plan(kind: PolicyKind) -> tuple[Rule, ...]:
+    """The rules with a check that apply to ``kind``, in table order; rebuilt when the table changes."""
+    global _plans_version
+    if _plans_version != RULES.version:
+        _plans.clear()
+        _plans_version = RULES.version
+    plan = _plans.get(kind)
+    if plan is None:
+        plan = _plans[kind] = tuple(r for r in RULES.values() if r.check is not None and r.applies_to(kind))
+    return plan
 
 
 def audit_target(target: AuditTarget, *, select: frozenset[str] | None = None) -> list[Finding]:
     """Run every rule that applies to the target's policy kind; a failing rule is reported, not raised."""
     facts = PolicyFacts(target)
     out: list[Finding] = []
-    kind = target.kind
-    for r in RULES.values():
-        if r.check is None or not r.applies_to(kind) or (select is not None and r.id not in select):
+    append = out.append
+    for r in _plan(target.kind):
+        if select is not None and r.id not in select:
             continue
         try:
-            out.extend(finding_for(r, hit, facts) for hit in r.check(facts))
+            for hit in r.check(facts):  # type: ignore[misc]
+                append(finding_for(r, hit, facts))
         except Exception as exc:  # fail closed: a bug in one rule must not hide the others
             file, line, column = _location(target, target.policy.span)
-            out.append(Finding(
+            append(Finding(
                 rule=INTERNAL_ERROR.id, severity=Severity.ERROR, title=INTERNAL_ERROR.title,
                 message=f"rule `{r.id}` failed: {type(exc).__name__}: {exc}",
                 file=file, line=line, column=column, pointer=target.base_pointer, origin=target.origin,
             ))
     return out
-
-

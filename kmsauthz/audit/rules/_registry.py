@@ -43,7 +43,48 @@ class Rule:
         return self.kinds is None or kind in self.kinds
 
 
-RULES: dict[str, Rule] = {}
+class Registry(dict[str, Rule]):
+    """The rule table; ``version`` changes on every write, so runners can keep per-kind plans."""
+
+    version: int = 0
+
+    def _changed(self) -> None:
+        self.version += 1
+
+    def __setitem__(self, key: str, value: Rule) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def update(self, *args: object, **kwargs: Rule) -> None:  # type: ignore[override]
+        super().update(*args, **kwargs)  # type: ignore[arg-type]
+        self._changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def pop(self, *args: object) -> object:  # type: ignore[override]
+        self._changed()
+        return super().pop(*args)  # type: ignore[arg-type]
+
+    def popitem(self) -> tuple[str, Rule]:
+        self._changed()
+        return super().popitem()
+
+    def setdefault(self, key: str, default: Rule) -> Rule:  # type: ignore[override]
+        self._changed()
+        return super().setdefault(key, default)
+
+    def __ior__(self, other: object) -> Registry:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+
+RULES: Registry = Registry()
 
 KEY = frozenset({PolicyKind.KEY})
 IAM = frozenset({PolicyKind.IDENTITY, PolicyKind.PERMISSIONS_BOUNDARY, PolicyKind.SESSION})

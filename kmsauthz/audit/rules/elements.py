@@ -55,12 +55,12 @@ def notprincipal_with_allow(facts: PolicyFacts) -> Iterator[Hit]:
     """IAM: NotPrincipal must be used with Deny; with Allow it grants every principal not listed,
     in every account (IAM reference_policies_elements_notprincipal.html)."""
     for f in facts.statements:
-        if f.allow and f.statement.not_principal is not None:
+        if f.allow and f.not_principal is not None:
             yield Hit(
                 "`NotPrincipal` with `Allow` grants the statement to every principal not listed, in "
                 "every AWS account",
                 statement=f.index,
-                span=f.statement.not_principal.span or f.span,
+                span=f.not_principal.span or f.span,
                 help="name the principals in `Principal` instead",
             )
 
@@ -69,7 +69,7 @@ def notprincipal_with_allow(facts: PolicyFacts) -> Iterator[Hit]:
 def notaction_with_allow(facts: PolicyFacts) -> Iterator[Hit]:
     """An Allow with NotAction grants every action not listed, including ones added to KMS later."""
     for f in facts.statements:
-        if f.allow and f.statement.not_action is not None and f.actions:
+        if f.allow and f.not_action is not None and f.actions:
             admin = {a for a in f.actions if a in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
                                                    "kms:CreateGrant")}
             yield Hit(
@@ -77,7 +77,7 @@ def notaction_with_allow(facts: PolicyFacts) -> Iterator[Hit]:
                 + (f", including {actions_text(admin)}" if admin else "")
                 + ", and every action KMS adds later",
                 statement=f.index,
-                span=f.statement.not_action.span or f.span,
+                span=f.not_action.span or f.span,
                 help="list the allowed actions in `Action`",
             )
 

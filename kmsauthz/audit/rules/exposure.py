@@ -40,8 +40,8 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 
 
 def _bounding(f: StatementFacts) -> bool:
-    for c in f.clauses:
-        if c.key.lower() not in BOUNDING_KEYS or c.if_exists or c.qualifier == "ForAllValues":
+    for c, k in zip(f.clauses, f.clause_keys, strict=True):
+        if k not in BOUNDING_KEYS or c.if_exists or c.qualifier == "ForAllValues":
             continue
         if c.base in _POSITIVE and not any(str(v) in ("*", "") for v in c.values):
             return True
@@ -53,7 +53,7 @@ def _perimeter_denies(facts: PolicyFacts, actions: frozenset[str]) -> bool:
     for d in facts.statements:
         if d.allow or not d.public or not actions <= d.actions:
             continue
-        if any(c.key.lower() in BOUNDING_KEYS and c.base in _NEGATED for c in d.clauses):
+        if any(k in BOUNDING_KEYS and c.base in _NEGATED for c, k in zip(d.clauses, d.clause_keys, strict=True)):
             return True
     return False
 
@@ -141,7 +141,7 @@ def create_grant_unbounded(facts: PolicyFacts) -> Iterator[Hit]:
             continue  # delegation to the key's own account: IAM policies decide
         if f.clauses_on("kms:GrantIsForAWSResource", "kms:GrantOperations"):
             continue
-        if f.statement.not_action is None and not any(
+        if f.not_action is None and not any(
             p == "*" or p.lower() in ("kms:*", "kms:creategrant") for p in f.action_patterns
         ):
             continue  # only a partial wildcard (the console's `kms:Create*` for administrators)
@@ -149,7 +149,7 @@ def create_grant_unbounded(facts: PolicyFacts) -> Iterator[Hit]:
             "statement allows `kms:CreateGrant` with no `kms:GrantIsForAWSResource` condition and no "
             "limit on `kms:GrantOperations`: the grantee can delegate any grantable operation to anyone",
             statement=f.index,
-            span=f.statement.actions.span if f.statement.actions is not None else f.span,
+            span=f.action_list.span if f.action_list is not None else f.span,
             help='add `"Bool": {"kms:GrantIsForAWSResource": "true"}` or '
                  '`"ForAllValues:StringEquals": {"kms:GrantOperations": [...]}` with a Null guard',
         )
@@ -161,16 +161,16 @@ def vpce_deny(facts: PolicyFacts) -> Iterator[Hit]:
     """Calls AWS services make for you (EBS, S3, RDS...) do not come through your VPC endpoint or from
     your IP ranges (KMS guide, kms-vpc-endpoint.html#vpce-policy-condition; semantics §8)."""
     for f in facts.statements:
-        if f.allow:
+        if f.allow or f.condition_keys.isdisjoint(NETWORK_KEYS):
             continue
-        network = [c for c in f.clauses if c.key.lower() in NETWORK_KEYS
+        network = [c for c, k in zip(f.clauses, f.clause_keys, strict=True) if k in NETWORK_KEYS
                    and (c.base in _NEGATED or c.base == "NotIpAddress")]
         if not network:
             continue
         hit_actions = f.actions & SERVICE_USED
         if not hit_actions:
             continue
-        if any(c.key.lower() in SERVICE_EXEMPTION_KEYS for c in f.clauses):
+        if not f.condition_keys.isdisjoint(SERVICE_EXEMPTION_KEYS):
             continue
         c = network[0]
         yield Hit(

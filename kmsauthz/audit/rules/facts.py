@@ -7,7 +7,7 @@ from functools import cached_property, lru_cache
 
 from kmsauthz.audit import knowledge
 from kmsauthz.audit.target import AuditTarget
-from kmsauthz.model.policy import ConditionClause, Policy, Principal, Statement
+from kmsauthz.model.policy import ConditionClause, Policy, Principal, Statement, ValueList
 from kmsauthz.model.spans import Span
 
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -55,11 +55,16 @@ def is_wildcard_principal(value: str) -> bool:
 
 
 class StatementFacts:
-    """One statement and what the rules ask about it, computed eagerly (cheaper than lazy here)."""
+    """One statement and what the rules ask about it, computed eagerly (cheaper than lazy here).
 
-    __slots__ = ("action_patterns", "actions", "allow", "aws_principals", "clauses", "condition_keys",
-                 "index", "pointer", "principal", "public", "resources_apply_to_key", "service_principals",
-                 "sid", "span", "statement")
+    Every rule reads these instead of the model, so each fact is derived once per statement:
+    the Action patterns with their catalog expansions, the principals by type, the condition keys.
+    """
+
+    __slots__ = ("action_list", "action_patterns", "actions", "allow", "aws_principals", "clause_keys", "clauses",
+                 "condition_keys", "index", "not_action", "not_principal", "not_resource", "pattern_facts",
+                 "pointer", "principal", "public", "resources_apply_to_key", "service_principals", "sid", "span",
+                 "statement")
 
     def __init__(self, index: int, statement: Statement, pointer: str) -> None:
         self.index = index
@@ -68,27 +73,51 @@ class StatementFacts:
         self.sid: str | None = statement.sid
         self.allow: bool = statement.effect == "Allow"
         self.span: Span | None = statement.span
-        vl = statement.actions
-        self.action_patterns: tuple[str, ...] = vl.values if vl is not None else ()
-        self.actions: frozenset[str] = knowledge.expand_all(self.action_patterns,
-                                                            statement.not_action is not None)
+        not_action = statement.not_action
+        vl = statement.action if statement.action is not None else not_action
+        self.action_list: ValueList | None = vl
+        """`Action`, else `NotAction` (as `Statement.actions`)."""
+        self.not_action: ValueList | None = not_action
+        self.not_resource: ValueList | None = statement.not_resource
+        patterns = vl.values if vl is not None else ()
+        self.action_patterns: tuple[str, ...] = patterns
+        self.pattern_facts: tuple[knowledge.PatternFacts, ...] = tuple(map(knowledge.pattern, patterns))
+        self.actions: frozenset[str] = knowledge.expand_all(patterns, not_action is not None)
         p = statement.principal
         self.principal: Principal | None = p
-        self.aws_principals: tuple[str, ...] = p.values_of("AWS") if p is not None else ()
-        self.service_principals: tuple[str, ...] = p.values_of("Service") if p is not None else ()
-        self.public: bool = p is not None and (p.wildcard or any(is_wildcard_principal(v)
-                                                                 for v in self.aws_principals))
+        self.not_principal: Principal | None = statement.not_principal
+        aws: tuple[str, ...] = ()
+        service: tuple[str, ...] = ()
+        public = False
+        if p is not None:
+            for e in p.entries:
+                if e.type == "AWS":
+                    aws += e.values.values
+                elif e.type == "Service":
+                    service += e.values.values
+            public = p.wildcard or any(is_wildcard_principal(v) for v in aws)
+        self.aws_principals = aws
+        self.service_principals = service
+        self.public: bool = public
         c = statement.condition
-        self.clauses: tuple[ConditionClause, ...] = c.clauses if c is not None else ()
-        self.condition_keys = frozenset(cl.key.lower() for cl in self.clauses)
+        clauses: tuple[ConditionClause, ...] = c.clauses if c is not None else ()
+        self.clauses = clauses
+        keys = tuple(cl.key.lower() for cl in clauses) if clauses else ()
+        self.clause_keys: tuple[str, ...] = keys
+        """Each clause's key, lower-case (condition keys compare case-insensitively)."""
+        self.condition_keys: frozenset[str] = frozenset(keys)
         self.resources_apply_to_key: bool = _applies_to_key(statement)
 
     def covers(self, action: str) -> bool:
         return action in self.actions
 
     def clauses_on(self, *keys: str) -> list[ConditionClause]:
+        if not self.clauses:
+            return []
         wanted = {k.lower() for k in keys}
-        return [c for c in self.clauses if c.key.lower() in wanted]
+        if wanted.isdisjoint(self.condition_keys):
+            return []
+        return [c for c, k in zip(self.clauses, self.clause_keys, strict=True) if k in wanted]
 
 
 def _applies_to_key(st: Statement) -> bool:

@@ -35,7 +35,7 @@ def key_unmanageable(facts: PolicyFacts) -> Iterator[Hit]:
     blocking = [
         f for f in facts.statements
         if not f.allow and f.covers("kms:PutKeyPolicy") and f.resources_apply_to_key and f.public
-        and not f.clauses and f.statement.not_principal is None
+        and not f.clauses and f.not_principal is None
     ]
     policy_span = facts.policy.span
     if blocking:

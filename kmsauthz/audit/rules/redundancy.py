@@ -12,28 +12,33 @@ from kmsauthz.audit.rules.facts import PolicyFacts, StatementFacts
 
 
 def _never_reason(facts: PolicyFacts, f: StatementFacts) -> str | None:
-    st = f.statement
-    key_policy = facts.target.is_key_policy
-    vl = st.actions
-    if vl is not None and not vl.values:
+    vl = f.action_list
+    if vl is not None and not f.action_patterns:
         return "its action list is empty"
-    if key_policy and vl is not None and not f.actions:
-        if st.not_action is not None:
-            return "its `NotAction` excludes every KMS action"
-        if all(not knowledge.names_kms(p) for p in f.action_patterns):
-            return "it names no KMS action, and a key policy only authorizes KMS requests"
-    if key_policy and not f.resources_apply_to_key:
-        written = st.resource.values if st.resource is not None else ()
-        return ("its `Resource` " + ", ".join(f"`{v}`" for v in written)
-                + " cannot name this key (a key policy's Resource is `*`)") if written else None
-    if key_policy and st.principal is not None and not st.principal.wildcard:
-        types = {e.type for e in st.principal.entries}
-        if types and types <= {"Federated", "CanonicalUser"}:
-            return f"its principal types ({', '.join(sorted(types))}) never call KMS"
-    absent = {c.key.lower() for c in f.clauses if c.base == "Null"
+    if facts.target.is_key_policy:
+        if vl is not None and not f.actions:
+            if f.not_action is not None:
+                return "its `NotAction` excludes every KMS action"
+            if all(not pf.names_kms for pf in f.pattern_facts):
+                return "it names no KMS action, and a key policy only authorizes KMS requests"
+        if not f.resources_apply_to_key:
+            st = f.statement
+            written = st.resource.values if st.resource is not None else ()
+            return ("its `Resource` " + ", ".join(f"`{v}`" for v in written)
+                    + " cannot name this key (a key policy's Resource is `*`)") if written else None
+        p = f.principal
+        if p is not None and not p.wildcard and not f.aws_principals and not f.service_principals:
+            types = {e.type for e in p.entries}
+            if types and types <= {"Federated", "CanonicalUser"}:
+                return f"its principal types ({', '.join(sorted(types))}) never call KMS"
+    if not f.clauses:
+        return None
+    absent = {k for c, k in zip(f.clauses, f.clause_keys, strict=True) if c.base == "Null"
               and all(str(v).lower() == "true" for v in c.values)}
-    for c in f.clauses:
-        if c.key.lower() in absent and c.base != "Null" and not c.if_exists and c.qualifier != "ForAllValues" \
+    if not absent:
+        return None
+    for c, k in zip(f.clauses, f.clause_keys, strict=True):
+        if k in absent and c.base != "Null" and not c.if_exists and c.qualifier != "ForAllValues" \
                 and not knowledge.operator_negated(c.base):
             return f"it requires `{c.key}` to be absent (`Null`) and to match `{c.operator}`"
     return None
@@ -48,21 +53,22 @@ def statement_never_applies(facts: PolicyFacts) -> Iterator[Hit]:
 
 
 class _Shape:
-    """What subsumption compares, computed once per statement."""
+    """What subsumption compares beyond effect and actions, computed once per statement (when needed)."""
 
     __slots__ = ("clauses", "other_actions", "principals", "resources")
 
     def __init__(self, f: StatementFacts) -> None:
-        self.clauses = frozenset((c.operator, c.key.lower(), tuple(str(v) for v in c.values)) for c in f.clauses)
+        self.clauses = frozenset((c.operator, k, tuple(str(v) for v in c.values))
+                                 for c, k in zip(f.clauses, f.clause_keys, strict=True))
         self.principals = _principals(f)
-        self.other_actions = frozenset(p.lower() for p in f.action_patterns if not knowledge.names_kms(p))
+        self.other_actions = frozenset(pf.lower for pf in f.pattern_facts if not pf.names_kms)
         st = f.statement
         self.resources = frozenset(st.resource.values) if st.resource is not None else frozenset()
 
 
 def _principals(f: StatementFacts) -> frozenset[tuple[str, str]] | None:
-    p = f.statement.principal
-    if f.statement.not_principal is not None:
+    p = f.principal
+    if f.not_principal is not None:
         return None
     if p is None:
         return frozenset()
@@ -78,14 +84,14 @@ def _shape(f: StatementFacts, shapes: dict[int, _Shape]) -> _Shape:
     return found
 
 
-def _covers(b: StatementFacts, a: StatementFacts, shapes: dict[int, _Shape]) -> bool:
-    """Whether statement `b` applies to every request statement `a` applies to, with the same effect."""
-    if a.statement.effect != b.statement.effect:
-        return False
-    if not a.actions or not a.actions <= b.actions:
-        return False
-    if a.statement.not_resource is not None or b.statement.not_resource is not None:
-        return False
+def _may_cover(b: StatementFacts, a: StatementFacts) -> bool:
+    """The cheap half of `_covers`: same effect, `a`'s actions within `b`'s, no NotResource."""
+    return (a.allow == b.allow and bool(a.actions) and a.actions <= b.actions
+            and a.not_resource is None and b.not_resource is None)
+
+
+def _covers_shape(b: StatementFacts, a: StatementFacts, shapes: dict[int, _Shape]) -> bool:
+    """The rest of `_covers`, once `_may_cover(b, a)` holds."""
     sa, sb = _shape(a, shapes), _shape(b, shapes)
     if not sb.clauses <= sa.clauses:
         return False
@@ -99,6 +105,11 @@ def _covers(b: StatementFacts, a: StatementFacts, shapes: dict[int, _Shape]) -> 
     return "*" in sb.resources or sa.resources <= sb.resources
 
 
+def _covers(b: StatementFacts, a: StatementFacts, shapes: dict[int, _Shape]) -> bool:
+    """Whether statement `b` applies to every request statement `a` applies to, with the same effect."""
+    return _may_cover(b, a) and _covers_shape(b, a, shapes)
+
+
 @rule("redundant-statement", Severity.SUGGESTION, "a statement made redundant by another", kinds=KEY_AND_IAM)
 def redundant_statement(facts: PolicyFacts) -> Iterator[Hit]:
     stmts = facts.statements
@@ -106,8 +117,14 @@ def redundant_statement(facts: PolicyFacts) -> Iterator[Hit]:
         return
     shapes: dict[int, _Shape] = {}
     for a in stmts:
+        actions = a.actions
+        if not actions or a.not_resource is not None:
+            continue  # covered by nothing (see _may_cover)
+        allow = a.allow
         for b in stmts:
-            if a is b or not _covers(b, a, shapes):
+            if a is b or b.allow != allow or b.not_resource is not None or not actions <= b.actions:
+                continue
+            if not _covers_shape(b, a, shapes):
                 continue
             mutual = _covers(a, b, shapes)
             if mutual and a.index < b.index:
@@ -128,21 +145,23 @@ def redundant_statement(facts: PolicyFacts) -> Iterator[Hit]:
       kinds=KEY_AND_IAM)
 def redundant_action(facts: PolicyFacts) -> Iterator[Hit]:
     for f in facts.statements:
-        pats = f.action_patterns
-        if len(pats) < 2:
+        pfs = f.pattern_facts
+        if len(pfs) < 2:
             continue
-        vl = f.statement.actions
-        expanded = [(i, p, knowledge.expand(p)) for i, p in enumerate(pats)]
-        expanded = [e for e in expanded if e[2]]
-        for i, p, mine in expanded:
-            for j, q, theirs in expanded:
-                if i == j or not mine <= theirs:
+        expanded = [(i, pf) for i, pf in enumerate(pfs) if pf.expanded]
+        if len(expanded) < 2:
+            continue
+        vl = f.action_list
+        for i, pf in expanded:
+            mine = pf.expanded
+            for j, qf in expanded:
+                if i == j or not mine <= qf.expanded:
                     continue
-                if mine == theirs and i < j:
+                if i < j and mine == qf.expanded:
                     continue  # the same actions twice: report the later one
                 span = vl.value_spans[i] if vl is not None and i < len(vl.value_spans) else None
                 yield Hit(
-                    f"`{p}` is already covered by `{q}` in the same statement",
+                    f"`{pf.text}` is already covered by `{qf.text}` in the same statement",
                     statement=f.index,
                     span=span or (vl.span if vl is not None else f.span),
                 )

@@ -18,7 +18,7 @@ from kmsauthz.model.spans import Span
 
 
 def _value_span(f: StatementFacts, i: int) -> Span | None:
-    vl = f.statement.actions
+    vl = f.action_list
     if vl is None:
         return f.span
     if i < len(vl.value_spans) and vl.value_spans[i] is not None:
@@ -42,10 +42,10 @@ def unknown_action(facts: PolicyFacts) -> Iterator[Hit]:
     """IAM Access Analyzer INVALID_ACTION: a misspelled action never matches any request."""
     names = _action_names()
     for f in facts.statements:
-        for i, p in enumerate(f.action_patterns):
-            parts = knowledge.split_action(p)
-            if parts is None or parts[0].lower() != "kms" or knowledge.expand(p):
+        for i, pf in enumerate(f.pattern_facts):
+            if not pf.kms_service or pf.expanded:
                 continue
+            p = pf.text
             guess = _suggest(p, names)
             yield Hit(
                 f"`{p}` matches no KMS action" + (f" (did you mean `{guess}`?)" if guess else ""),
@@ -59,13 +59,13 @@ def unknown_action(facts: PolicyFacts) -> Iterator[Hit]:
 def action_not_kms(facts: PolicyFacts) -> Iterator[Hit]:
     """A key policy only ever authorizes KMS requests; `s3:GetObject` in it is dead text."""
     for f in facts.statements:
-        if f.statement.not_action is not None:
+        if f.not_action is not None:
             continue
-        for i, p in enumerate(f.action_patterns):
-            if knowledge.names_kms(p):
+        for i, pf in enumerate(f.pattern_facts):
+            if pf.names_kms:
                 continue
             yield Hit(
-                f"`{p}` is not a KMS action: a key policy statement never applies to it",
+                f"`{pf.text}` is not a KMS action: a key policy statement never applies to it",
                 statement=f.index,
                 span=_value_span(f, i),
             )
@@ -77,15 +77,14 @@ def key_policy_cannot_control(facts: PolicyFacts) -> Iterator[Hit]:
     """CreateKey, ListKeys, ListAliases, GenerateRandom, custom key store operations... are not
     authorized against a key, so a key policy statement for them has no effect (semantics §2.2)."""
     for f in facts.statements:
-        if f.statement.not_action is not None:
+        if f.not_action is not None:
             continue
-        for i, p in enumerate(f.action_patterns):
-            expanded = knowledge.expand(p)
-            if not expanded:
+        for i, pf in enumerate(f.pattern_facts):
+            ineffective = pf.ineffective
+            if not ineffective:
                 continue
-            ineffective = expanded - knowledge.key_policy_subset(expanded)
-            explicit = "*" not in p and "?" not in p
-            if ineffective and (explicit or ineffective == expanded):
+            p, expanded, explicit = pf.text, pf.expanded, pf.explicit
+            if explicit or ineffective == expanded:
                 iam_only = ineffective - {"kms:RetireGrant"}
                 why = []
                 if iam_only == {p} or (explicit and len(iam_only) == 1):
@@ -114,16 +113,15 @@ def cross_account_impossible(facts: PolicyFacts) -> Iterator[Hit]:
     if facts.owner is None:
         return
     for f in facts.statements:
-        if not f.allow or f.statement.not_action is not None:
+        if not f.allow or f.not_action is not None or not f.aws_principals:
             continue
         external = sorted({a for a in map(account_of, f.aws_principals) if a is not None and facts.is_external(a)})
         if not external:
             continue
-        for i, p in enumerate(f.action_patterns):
-            expanded = knowledge.expand(p)
-            impossible = knowledge.key_policy_subset(expanded) - knowledge.cross_account_subset(expanded)
-            explicit = "*" not in p and "?" not in p
-            if impossible and (explicit or impossible == expanded):
+        for i, pf in enumerate(f.pattern_facts):
+            impossible = pf.cross_impossible
+            if impossible and (pf.explicit or impossible == pf.expanded):
+                p = pf.text
                 yield Hit(
                     f"`{p}` is allowed to account {', '.join(external)}, but "
                     f"{actions_text(impossible)} can never succeed on another account's key",
@@ -149,8 +147,8 @@ def unknown_condition_key(facts: PolicyFacts) -> Iterator[Hit]:
     """Access Analyzer "Invalid service condition key": KMS never sets the key, so positive
     operators on it never match and negated ones always do."""
     for f in facts.statements:
-        for c in f.clauses:
-            if not c.key.lower().startswith("kms:") or knowledge.condition_key(c.key) is not None:
+        for c, low in zip(f.clauses, f.clause_keys, strict=True):
+            if not low.startswith("kms:") or knowledge.condition_key(c.key) is not None:
                 continue
             guess = _suggest(c.key, _condition_key_names())
             yield Hit(
@@ -166,10 +164,10 @@ def condition_key_not_for_action(facts: PolicyFacts) -> Iterator[Hit]:
     """Access Analyzer "Unsupported action for condition key"; e.g. an encryption-context key on
     kms:DescribeKey makes an Allow unsatisfiable (KMS guide, conditions-kms.html)."""
     for f in facts.statements:
-        if f.statement.not_action is not None or not f.actions:
+        if f.not_action is not None or not f.actions or not f.clauses:
             continue
-        for c in f.clauses:
-            if not c.key.lower().startswith("kms:") or knowledge.condition_key(c.key) is None:
+        for c, low in zip(f.clauses, f.clause_keys, strict=True):
+            if not low.startswith("kms:") or knowledge.condition_key(c.key) is None:
                 continue
             if knowledge.key_supported_by_any(c.key, f.actions):
                 continue
