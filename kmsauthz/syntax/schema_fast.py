@@ -50,19 +50,81 @@ class _Unsupported(Exception):
     """The schema uses something this compiler does not model: use jsonschema alone."""
 
 
+_EXACT_TYPES: dict[str, frozenset[type]] = {
+    "string": frozenset({str}), "object": frozenset({dict}), "array": frozenset({list}),
+    "boolean": frozenset({bool}), "number": frozenset({int, float}), "null": frozenset({type(None)}),
+}
+"""What each JSON Schema type is, for values of exact JSON types (bool is not a number here)."""
+
+_GUARDS: dict[str, frozenset[type]] = {**_EXACT_TYPES, "integer": frozenset({int, float})}
+"""The Python types a value of each JSON Schema type can have (an integer may be written 1.0)."""
+
+_OBJECT_KEYWORDS = frozenset({"type", "required", "properties", "additionalProperties", "minProperties",
+                              "propertyNames"})
+_ARRAY_KEYWORDS = frozenset({"type", "items", "minItems"})
+
+
 class _Compiler:
+    """Schema → nested closures. The document holds exact JSON types only (checked first), so
+    type tests are ``type(v) is ...`` and a `oneOf` whose branches take disjoint types is a
+    dispatch on ``type(v)`` to the one branch that can match."""
+
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
         self.refs: dict[str, Check] = {}
+        self.pending: set[str] = set()
 
-    def ref(self, target: str) -> Check:
+    def _target(self, target: str) -> Any:
         if not target.startswith("#/$defs/") or "/" in target[len("#/$defs/"):]:
             raise _Unsupported(f"$ref {target}")
-        if target not in self.refs:
-            cell: list[Check] = []
-            self.refs[target] = lambda v: cell[0](v)  # allows recursive definitions
-            cell.append(self.compile(self.root["$defs"][target[len("#/$defs/"):]]))
-        return self.refs[target]
+        return self.root["$defs"][target[len("#/$defs/"):]]
+
+    def ref(self, target: str) -> Check:
+        schema = self._target(target)
+        if target in self.refs:
+            return self.refs[target]
+        if target in self.pending:  # a recursive definition: look it up when called
+            refs = self.refs
+            return lambda v: refs[target](v)
+        self.pending.add(target)
+        self.refs[target] = compiled = self.compile(schema)
+        self.pending.discard(target)
+        return compiled
+
+    def guard(self, schema: Any, seen: frozenset[str] = frozenset()) -> frozenset[type] | None:
+        """The types a value ``schema`` accepts can have (a superset), or None for any type."""
+        if schema is False:
+            return frozenset()
+        if not isinstance(schema, dict):
+            return None
+        out: frozenset[type] | None = None
+        for keyword, arg in schema.items():
+            here: frozenset[type] | None = None
+            if keyword == "type":
+                names = [arg] if isinstance(arg, str) else list(arg)
+                if not all(n in _GUARDS for n in names):
+                    continue
+                here = frozenset().union(*(_GUARDS[n] for n in names))
+            elif keyword in ("enum", "const"):
+                options = [arg] if keyword == "const" else list(arg)
+                if not all(isinstance(o, str) for o in options):
+                    continue
+                here = frozenset({str})
+            elif keyword == "$ref" and isinstance(arg, str) and arg not in seen:
+                here = self.guard(self._target(arg), seen | {arg})
+            elif keyword == "allOf":
+                for sub in arg:
+                    g = self.guard(sub, seen)
+                    if g is not None:
+                        here = g if here is None else here & g
+            elif keyword in ("oneOf", "anyOf"):
+                branches = [self.guard(sub, seen) for sub in arg]
+                if any(g is None for g in branches):
+                    continue
+                here = frozenset().union(*branches)  # type: ignore[arg-type]
+            if here is not None:
+                out = here if out is None else out & here
+        return out
 
     def compile(self, schema: Any) -> Check:
         if schema is True:
@@ -72,8 +134,15 @@ class _Compiler:
         if not isinstance(schema, dict):
             raise _Unsupported("schema is not an object")
         checks: list[Check] = []
+        fused: frozenset[str] = frozenset()
+        if schema.get("type") == "object":
+            checks.append(self.object_check(schema))
+            fused = _OBJECT_KEYWORDS
+        elif schema.get("type") == "array":
+            checks.append(self.array_check(schema))
+            fused = _ARRAY_KEYWORDS
         for keyword, arg in schema.items():
-            if keyword in _ANNOTATIONS or keyword.startswith("x-"):
+            if keyword in _ANNOTATIONS or keyword.startswith("x-") or keyword in fused:
                 continue
             checks.append(self.keyword(keyword, arg, schema))
         if not checks:
@@ -90,17 +159,67 @@ class _Compiler:
 
         return every
 
+    def object_check(self, schema: dict[str, Any]) -> Check:
+        """`type: object` with its member keywords, in one pass over the members."""
+        if "patternProperties" in schema:
+            raise _Unsupported("patternProperties")
+        required = tuple(schema.get("required", ()))
+        props = {name: self.compile(sub) for name, sub in schema.get("properties", {}).items()}
+        extra_arg = schema.get("additionalProperties", True)
+        closed = extra_arg is False
+        extra = None if extra_arg is True or closed else self.compile(extra_arg)
+        min_props = int(schema.get("minProperties", 0))
+        names = self.compile(schema["propertyNames"]) if "propertyNames" in schema else None
+
+        def obj(v: Any) -> bool:
+            if type(v) is not dict or len(v) < min_props:
+                return False
+            for n in required:
+                if n not in v:
+                    return False
+            for k, x in v.items():
+                if names is not None and (type(k) is not str or not names(k)):
+                    return False  # a non-string key (only from YAML) is left to jsonschema
+                c = props.get(k)
+                if c is not None:
+                    if not c(x):
+                        return False
+                elif closed or (extra is not None and not extra(x)):
+                    return False
+            return True
+
+        return obj
+
+    def array_check(self, schema: dict[str, Any]) -> Check:
+        """`type: array` with `items` and `minItems`, in one pass."""
+        arg = schema.get("items", True)
+        if isinstance(arg, list) or "prefixItems" in schema:
+            raise _Unsupported("tuple items")
+        item = None if arg is True else self.compile(arg)
+        min_items = int(schema.get("minItems", 0))
+
+        def arr(v: Any) -> bool:
+            if type(v) is not list or len(v) < min_items:
+                return False
+            if item is not None:
+                for x in v:
+                    if not item(x):
+                        return False
+            return True
+
+        return arr
+
     def keyword(self, keyword: str, arg: Any, schema: dict[str, Any]) -> Check:
         if keyword == "type":
             names = [arg] if isinstance(arg, str) else list(arg)
             for n in names:
                 _is_type(None, n)  # refuse unknown type names now
-            if len(names) == 1:
-                exact = {"string": str, "object": dict, "array": list, "boolean": bool}.get(names[0])
-                if exact is not None:  # the document holds JSON types only (checked first): exact types
+            if all(n in _EXACT_TYPES for n in names):  # the document holds JSON types only: exact types
+                allowed_types = frozenset().union(*(_EXACT_TYPES[n] for n in names))
+                if len(allowed_types) == 1:
+                    (exact,) = allowed_types
                     return lambda v: type(v) is exact
-                only = names[0]
-                return lambda v: _is_type(v, only)
+                return lambda v: type(v) in allowed_types
             return lambda v: any(_is_type(v, n) for n in names)
         if keyword in ("enum", "const"):
             options = [arg] if keyword == "const" else list(arg)
@@ -173,6 +292,16 @@ class _Compiler:
             return lambda v: not isinstance(v, str) or regex.search(v) is not None
         if keyword == "oneOf":
             alternatives = tuple(self.compile(s) for s in arg)
+            guards = [self.guard(s) for s in arg]
+            if all(g is not None for g in guards) and sum(map(len, guards)) == len(frozenset().union(*guards)):  # type: ignore[arg-type]
+                # Disjoint types: at most one branch can match, the one for type(v).
+                by_type = {t: alt for g, alt in zip(guards, alternatives, strict=True) for t in g}  # type: ignore[union-attr]
+
+                def dispatch(v: Any) -> bool:
+                    alt = by_type.get(type(v))
+                    return alt is not None and alt(v)
+
+                return dispatch
 
             def one_of(v: Any) -> bool:
                 hits = 0
@@ -183,11 +312,25 @@ class _Compiler:
 
             return one_of
         if keyword == "anyOf":
-            branches = [self.compile(s) for s in arg]
-            return lambda v: any(b(v) for b in branches)
+            any_of = tuple(self.compile(s) for s in arg)
+
+            def some(v: Any) -> bool:
+                for b in any_of:  # noqa: SIM110 - a loop is faster than any() over a generator
+                    if b(v):
+                        return True
+                return False
+
+            return some
         if keyword == "allOf":
-            branches = [self.compile(s) for s in arg]
-            return lambda v: all(b(v) for b in branches)
+            all_of = tuple(self.compile(s) for s in arg)
+
+            def each(v: Any) -> bool:
+                for b in all_of:  # noqa: SIM110 - a loop is faster than all() over a generator
+                    if not b(v):
+                        return False
+                return True
+
+            return each
         if keyword == "not":
             inner = self.compile(arg)
             return lambda v: not inner(v)
