@@ -65,6 +65,8 @@ class Suppressor:
     problems: list[Finding] = field(default_factory=list)
     _sidecars: dict[Path, list[_Rule]] = field(default_factory=dict)
     _comments: dict[str, list[tuple[_Rule, str | None, int | None]]] = field(default_factory=dict)
+    _folders: dict[str, tuple[Path, tuple[Path, ...]]] = field(default_factory=dict)
+    """File → (its resolved path, the folders whose sidecars apply: parents up to the checkout's root)."""
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -191,8 +193,8 @@ class Suppressor:
             if (rule.policy_level and finding.statement is None) or (
                     not rule.policy_level and statement == finding.statement and statement is not None):
                 return Suppression(rule.reason, rule.kind, rule.location)
-        path = Path(finding.file).resolve()
-        for folder in path.parents:
+        path, folders = self._sidecar_folders(finding.file)
+        for folder in folders:
             for rule in self._sidecar(folder):
                 if finding.rule not in rule.rules:
                     continue
@@ -208,9 +210,20 @@ class Suppressor:
                 if rule.statement is not None and rule.statement != finding.statement:
                     continue
                 return Suppression(rule.reason, rule.kind, rule.location)
-            if (folder / ".git").exists():
-                break
         return None
+
+    def _sidecar_folders(self, file: str) -> tuple[Path, tuple[Path, ...]]:
+        """Resolved once per file (not per finding): the path and its parents up to one holding `.git`."""
+        found = self._folders.get(file)
+        if found is None:
+            path = Path(file).resolve()
+            folders: list[Path] = []
+            for folder in path.parents:
+                folders.append(folder)
+                if (folder / ".git").exists():
+                    break
+            found = self._folders[file] = (path, tuple(folders))
+        return found
 
     def apply(self, findings: Iterable[Finding]) -> list[Finding]:
         out = []
