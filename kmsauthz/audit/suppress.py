@@ -67,6 +67,8 @@ class Suppressor:
     _comments: dict[str, list[tuple[_Rule, str | None, int | None]]] = field(default_factory=dict)
     _folders: dict[str, tuple[Path, tuple[Path, ...]]] = field(default_factory=dict)
     """File → (its resolved path, the folders whose sidecars apply: parents up to the checkout's root)."""
+    _parent_folders: dict[str, tuple[Path, tuple[Path, ...]]] = field(default_factory=dict)
+    """The same for a folder as written: (resolved, the folders from it up to the checkout's root)."""
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -213,17 +215,35 @@ class Suppressor:
         return None
 
     def _sidecar_folders(self, file: str) -> tuple[Path, tuple[Path, ...]]:
-        """Resolved once per file (not per finding): the path and its parents up to one holding `.git`."""
+        """Resolved once per file (not per finding): the path and its parents up to one holding `.git`.
+
+        The folder part is resolved once per folder: a file that is not a symbolic link resolves to
+        its resolved folder joined with its name.
+        """
         found = self._folders.get(file)
         if found is None:
-            path = Path(file).resolve()
-            folders: list[Path] = []
-            for folder in path.parents:
-                folders.append(folder)
-                if (folder / ".git").exists():
-                    break
-            found = self._folders[file] = (path, tuple(folders))
+            given = Path(file)
+            if given.is_symlink() or given.name in ("", ".", ".."):
+                path = given.resolve()
+                found = (path, self._parents_of(path.parent))
+            else:
+                key = str(given.parent)
+                parent = self._parent_folders.get(key)
+                if parent is None:
+                    resolved = given.parent.resolve()
+                    parent = self._parent_folders[key] = (resolved, self._parents_of(resolved))
+                found = (parent[0] / given.name, parent[1])
+            self._folders[file] = found
         return found
+
+    @staticmethod
+    def _parents_of(folder: Path) -> tuple[Path, ...]:
+        folders: list[Path] = []
+        for f in (folder, *folder.parents):
+            folders.append(f)
+            if (f / ".git").exists():
+                break
+        return tuple(folders)
 
     def apply(self, findings: Iterable[Finding]) -> list[Finding]:
         out = []

@@ -62,3 +62,23 @@ def test_rule_plans_follow_the_registry() -> None:
     finally:
         del RULES[extra.id]
     assert _plan(PolicyKind.KEY) == before
+
+
+def test_a_linked_file_takes_the_sidecar_of_its_target(tmp_path: Path) -> None:
+    """Sidecar folders are resolved once per folder, but a symbolic link still resolves to its target."""
+    real, links = tmp_path / "real", tmp_path / "links"
+    real.mkdir()
+    links.mkdir()
+    (tmp_path / ".git").mkdir()
+    doc = key_policy({"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt",
+                      "Resource": "*"})
+    (real / "target.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    (real / ".kmsauthz-audit.yaml").write_text(
+        "ignore:\n  - rule: public-access\n    file: target.json\n    sid: Public\n    reason: test\n",
+        encoding="utf-8")
+    (links / "plain.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    (links / "link.json").symlink_to(real / "target.json")
+    report = audit_paths([links])
+    public = {Path(f.file).name: f.suppressed for f in report.findings if f.rule == "public-access"}
+    assert public["plain.json"] is None
+    assert public["link.json"] is not None and public["link.json"].reason == "test"
