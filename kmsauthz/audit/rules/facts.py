@@ -22,6 +22,7 @@ ADMIN_ACTIONS = frozenset({
 """Actions that change the key itself (KMS guide, key-policy-default.html, "Key administrators")."""
 
 CRYPTO_ACTIONS = knowledge.crypto_actions()
+_ALL_ACTIONS = knowledge.all_actions()
 """The cryptographic operations that use a key (KMS concepts.html, "cryptographic operations")."""
 
 
@@ -81,8 +82,15 @@ class StatementFacts:
         self.not_resource: ValueList | None = statement.not_resource
         patterns = vl.values if vl is not None else ()
         self.action_patterns: tuple[str, ...] = patterns
-        self.pattern_facts: tuple[knowledge.PatternFacts, ...] = tuple(map(knowledge.pattern, patterns))
-        self.actions: frozenset[str] = knowledge.expand_all(patterns, not_action is not None)
+        pfs = tuple(map(knowledge.pattern, patterns))
+        self.pattern_facts: tuple[knowledge.PatternFacts, ...] = pfs
+        # knowledge.expand_all from the patterns' own expansions (its cache keyed by the whole list
+        # mostly misses: statements rarely repeat a list)
+        if len(pfs) == 1:
+            covered = pfs[0].expanded
+        else:
+            covered = frozenset().union(*[pf.expanded for pf in pfs]) if pfs else frozenset()
+        self.actions: frozenset[str] = _ALL_ACTIONS - covered if not_action is not None else covered
         p = statement.principal
         self.principal: Principal | None = p
         self.not_principal: Principal | None = statement.not_principal
@@ -122,11 +130,14 @@ class StatementFacts:
 
 def _applies_to_key(st: Statement) -> bool:
     """Whether Resource can name a KMS key (always for `*`; a key policy's Resource is its key)."""
-    if st.not_resource is not None:
-        return not any(v == "*" for v in st.not_resource.values)
-    if st.resource is None:
+    not_resource = st.not_resource
+    if not_resource is not None:
+        return "*" not in not_resource.values
+    resource = st.resource
+    if resource is None:
         return False
-    return any(_names_a_key(v) for v in st.resource.values)
+    values = resource.values
+    return "*" in values or any(_names_a_key(v) for v in values)
 
 
 @lru_cache(maxsize=1024)

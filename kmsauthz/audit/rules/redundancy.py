@@ -53,17 +53,28 @@ def statement_never_applies(facts: PolicyFacts) -> Iterator[Hit]:
 
 
 class _Shape:
-    """What subsumption compares beyond effect and actions, computed once per statement (when needed)."""
+    """What subsumption compares beyond effect and actions, computed once per statement when needed.
 
-    __slots__ = ("clauses", "other_actions", "principals", "resources")
+    The principals come first (they rule out most pairs: the account-root statement's `kms:*`
+    covers every statement's actions); the rest is computed on the first pair they do not rule out.
+    """
+
+    __slots__ = ("clauses", "f", "other_actions", "principals", "resources")
 
     def __init__(self, f: StatementFacts) -> None:
-        self.clauses = frozenset((c.operator, k, tuple(str(v) for v in c.values))
-                                 for c, k in zip(f.clauses, f.clause_keys, strict=True))
+        self.f = f
         self.principals = _principals(f)
-        self.other_actions = frozenset(pf.lower for pf in f.pattern_facts if not pf.names_kms)
-        st = f.statement
-        self.resources = frozenset(st.resource.values) if st.resource is not None else frozenset()
+        self.clauses: frozenset[tuple[str, str, tuple[str, ...]]] | None = None
+
+    def complete(self) -> _Shape:
+        if self.clauses is None:
+            f = self.f
+            self.clauses = frozenset((c.operator, k, tuple(str(v) for v in c.values))
+                                     for c, k in zip(f.clauses, f.clause_keys, strict=True))
+            self.other_actions = frozenset(pf.lower for pf in f.pattern_facts if not pf.names_kms)
+            st = f.statement
+            self.resources = frozenset(st.resource.values) if st.resource is not None else frozenset()
+        return self
 
 
 def _principals(f: StatementFacts) -> frozenset[tuple[str, str]] | None:
@@ -93,12 +104,14 @@ def _may_cover(b: StatementFacts, a: StatementFacts) -> bool:
 def _covers_shape(b: StatementFacts, a: StatementFacts, shapes: dict[int, _Shape]) -> bool:
     """The rest of `_covers`, once `_may_cover(b, a)` holds."""
     sa, sb = _shape(a, shapes), _shape(b, shapes)
-    if not sb.clauses <= sa.clauses:
-        return False
     pa, pb = sa.principals, sb.principals
     if pa is None or pb is None:
         return False
     if ("AWS", "*") not in pb and not pa <= pb:
+        return False
+    sa.complete()
+    sb.complete()
+    if not sb.clauses <= sa.clauses:  # type: ignore[operator]
         return False
     if not sa.other_actions <= sb.other_actions:
         return False
