@@ -11,6 +11,8 @@ and a caret.
 from __future__ import annotations
 
 import json
+import json.decoder
+import json.scanner
 import re
 from bisect import bisect_right
 from collections.abc import Callable
@@ -55,6 +57,7 @@ class Located:
         self._key_offsets = {} if key_offsets is None and positions is None else key_offsets
         self._positions = positions
         self._key_spans: dict[str, Span] | None = None
+        self._asked = 0
 
     def _compute(self) -> None:
         positions, self._positions = self._positions, None
@@ -78,6 +81,18 @@ class Located:
         return self._key_offsets
 
     def locate(self, pointer: str) -> Span | None:
+        """The span at ``pointer``, None when there is no such node.
+
+        Deferred positions are looked up one pointer at a time (a path walk, skipping siblings
+        with the C scanner) for the first few asks; beyond that, all are computed at once.
+        """
+        if self._spans is None:
+            self._asked += 1
+            if self._asked <= _LOCAL_LOOKUPS:
+                try:
+                    return _locate_in_text(self.text, self.source, pointer)
+                except (IndexError, ValueError):  # cannot happen on text json accepted; be exact anyway
+                    pass
         return self.spans.get(pointer)
 
     resolve = locate
@@ -532,6 +547,62 @@ def _fast_positions(located: Located) -> tuple[dict[str, Span], dict[str, int]]:
         pass
     slow = _Scanner(text, source).parse()
     return slow.spans, slow.key_offsets
+
+
+_LOCAL_LOOKUPS = 8
+"""Pointers looked up one by one before a document's positions are all computed (an audit finding
+reads one or two spans of a policy; an invalid document's checked path reads them all)."""
+
+_SKIP = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+"""json's C scanner: ``_SKIP(text, at)`` is (value, offset past it), used to step over a sibling."""
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+def _locate_in_text(text: str, source: str, pointer: str) -> Span | None:
+    """The span at ``pointer`` in JSON text json accepted: the node's first character to past its last.
+
+    Equal to what :func:`_fast_positions` records for the pointer, None where it records nothing
+    (no such node, or a pointer not written the way the reader writes them).
+    """
+    parts = pointer.split("/")[1:] if pointer else []
+    if pointer and pointer[0] != "/":
+        return None
+    ws = _WS_RUN.match
+    i = ws(text, 0).end()  # type: ignore[union-attr]
+    for raw in parts:
+        ch = text[i]
+        if ch == "{":
+            part = raw.replace("~1", "/").replace("~0", "~")
+            if part.replace("~", "~0").replace("/", "~1") != raw:  # not the reader's spelling of the key
+                return None
+            i = ws(text, i + 1).end()  # type: ignore[union-attr]
+            if text[i] == "}":
+                return None
+            while True:
+                key, i = _scanstring(text, i + 1)
+                i = ws(text, ws(text, i).end() + 1).end()  # type: ignore[union-attr]  # past `:`
+                if key == part:
+                    break
+                i = ws(text, _SKIP(text, i)[1]).end()  # type: ignore[union-attr]
+                if text[i] == "}":
+                    return None
+                i = ws(text, i + 1).end()  # type: ignore[union-attr]  # past `,`
+        elif ch == "[":
+            if not (raw.isascii() and raw.isdigit() and (raw == "0" or raw[0] != "0")):
+                return None
+            i = ws(text, i + 1).end()  # type: ignore[union-attr]
+            if text[i] == "]":
+                return None
+            for _ in range(int(raw)):
+                i = ws(text, _SKIP(text, i)[1]).end()  # type: ignore[union-attr]
+                if text[i] == "]":
+                    return None
+                i = ws(text, i + 1).end()  # type: ignore[union-attr]  # past `,`
+        else:
+            return None  # a scalar has no members
+    end = _SKIP(text, i)[1]
+    line, end_line = text.count("\n", 0, i) + 1, text.count("\n", 0, end) + 1
+    return Span(source, line, i - text.rfind("\n", 0, i), pointer, end_line, end - text.rfind("\n", 0, end))
 
 
 def _join(pointer: str, key: str) -> str:
