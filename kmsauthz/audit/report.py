@@ -160,7 +160,16 @@ def _indented(o: object, indent: str) -> str:
         for k, v in o.items():  # type: ignore[attr-defined]
             if type(k) is not str:
                 raise _Unsupported
-            parts.append(f"{_string(k)}: {_indented(v, inner)}")
+            # the common scalars inline: a report is mostly flat finding mappings
+            tv = type(v)
+            if tv is str:
+                parts.append(f"{_string(k)}: {_string(v)}")
+            elif v is None:
+                parts.append(f"{_string(k)}: null")
+            elif tv is int:
+                parts.append(f"{_string(k)}: {int.__repr__(v)}")
+            else:
+                parts.append(f"{_string(k)}: {_indented(v, inner)}")
         return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "}"
     if t is list:
         if not o:
