@@ -68,12 +68,23 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], int]:
             raise UnreadableInput(f"`{p}` does not exist")
     seen: set[Path] = set()
     unique = []
+    folders: dict[Path, Path] = {}
     for f in files:
-        key = f.resolve()
+        key = _resolved(f, folders)
         if key not in seen:
             seen.add(key)
             unique.append(f)
     return unique, skipped
+
+
+def _resolved(file: Path, folders: dict[Path, Path]) -> Path:
+    """``file.resolve()``, resolving each folder once: a file that is no link is its resolved folder/name."""
+    if file.is_symlink() or file.name in ("", ".", ".."):
+        return file.resolve()
+    folder = folders.get(file.parent)
+    if folder is None:
+        folder = folders[file.parent] = file.parent.resolve()
+    return folder / file.name
 
 
 def _problem_findings(exc: InputError, file: str, *, rule: str = "invalid-policy", base_pointer: str = "",

@@ -82,3 +82,16 @@ def test_a_linked_file_takes_the_sidecar_of_its_target(tmp_path: Path) -> None:
     public = {Path(f.file).name: f.suppressed for f in report.findings if f.rule == "public-access"}
     assert public["plain.json"] is None
     assert public["link.json"] is not None and public["link.json"].reason == "test"
+
+
+def test_discover_counts_a_file_once_however_it_is_reached(tmp_path: Path) -> None:
+    """Folders are resolved once each; a link to a file already found, or the file named again, is one file."""
+    from kmsauthz.audit.inputs import discover
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "link.json").symlink_to(real / "a.json")
+    (tmp_path / "alias").symlink_to(real, target_is_directory=True)
+    files, _ = discover([real, tmp_path / "link.json", tmp_path / "alias" / "a.json", real / "a.json"])
+    assert files == [real / "a.json"]
