@@ -103,6 +103,7 @@ def condition_key(name: str) -> Any:
     return catalog.condition_key(name)
 
 
+@lru_cache(maxsize=4096)
 def key_type(name: str) -> str | None:
     """`String`, `Numeric`, `Date`, `Bool`, `ARN`, `IPAddress`, `Binary`, `ArrayOfString`..."""
     info = condition_key(name)
@@ -111,6 +112,7 @@ def key_type(name: str) -> str | None:
     return str(info.type) or None
 
 
+@lru_cache(maxsize=4096)
 def key_multivalued(name: str) -> bool:
     info = condition_key(name)
     return bool(info is not None and info.multivalued)
@@ -127,6 +129,7 @@ def key_supported_by_any(name: str, actions: frozenset[str]) -> bool:
     return any(key_supported_by(name, a) for a in actions)
 
 
+@lru_cache(maxsize=4096)
 def key_types(name: str) -> frozenset[str]:
     """The condition types the key accepts, lower-case, `ArrayOf` removed."""
     info = condition_key(name)
@@ -136,6 +139,7 @@ def key_types(name: str) -> frozenset[str]:
     return frozenset(t.removeprefix("ArrayOf").lower() for t in types)
 
 
+@lru_cache(maxsize=4096)
 def key_supported_in(name: str, kind: str) -> bool:
     info = condition_key(name)
     return True if info is None else kind in info.policy_kinds
@@ -147,6 +151,7 @@ def operator(name: str) -> Any:
     return conditions.operator_info(name)
 
 
+@lru_cache(maxsize=4096)
 def operator_type(name: str) -> str | None:
     """The value type an operator compares: `String`, `Numeric`, `Date`, `Bool`, `Binary`, `IpAddress`,
     `Arn` or `Null`."""
@@ -160,6 +165,7 @@ def operator_type(name: str) -> str | None:
 _OPERATOR_TYPES = {"boolean": "Bool", "ipaddress": "IpAddress", "arn": "Arn"}
 
 
+@lru_cache(maxsize=4096)
 def operator_negated(name: str) -> bool:
     info = operator(name)
     if info is None:
