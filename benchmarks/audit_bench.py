@@ -7,7 +7,9 @@ context, grants, and randomly mixed statements, 1 to 8 statements each — real 
 - end to end: JSON text → findings, streamed one policy at a time as `kmsauthz audit` reads files
   (load, audit, keep the findings, drop the model): the figure the target of 2,000 policies/s is about;
 - load only: text → validated model, streamed the same way;
-- rules only: the audit rules over models loaded beforehand (frozen out of the cyclic GC);
+- rules only: the audit rules over models loaded beforehand (frozen out of the cyclic GC); the
+  loader defers source positions until a finding reads one, so resolving them counts here, as it
+  does end to end;
 - with `--cli`: `kmsauthz audit DIR --format json` in process over the corpus written to a temporary
   folder (discovery, file reads, suppressions, the JSON report): what a user sees;
 
