@@ -15,7 +15,6 @@ import json.decoder
 import json.scanner
 import re
 from bisect import bisect_right
-from collections.abc import Callable
 from typing import Any
 
 from kmsauthz.errors import DocumentTooLargeError, PolicySyntaxError, Problem
@@ -39,71 +38,88 @@ _PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,3999})(?![0-9.eE+\-])")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-class Located:
-    """A parsed JSON value and the span of every node, by RFC 6901 pointer.
+class _TextPositions:
+    """The positions of a document the fast reader decoded, worked out from its text when asked.
 
-    The fast reader defers the positions (``positions`` given): ``spans`` and ``key_offsets`` are
-    computed from the text on first use, so a valid document that nobody asks a location of costs
-    only the decode. The scanner fills them as it reads.
+    What deferred spans refer to (:class:`~kmsauthz.model.spans.SpanResolver`): only the text and
+    the source, so a loaded model does not keep the decoded document alive. The first few pointers
+    asked are located one at a time (a path walk, siblings skipped by the C scanner); beyond that,
+    every position is computed at once (:func:`_fast_positions`).
     """
 
-    def __init__(self, value: Any = None, spans: dict[str, Span] | None = None, text: str = "",
-                 source: str = "<string>", key_offsets: dict[str, int] | None = None,
-                 *, positions: Callable[[Located], tuple[dict[str, Span], dict[str, int]]] | None = None) -> None:
-        self.value = value
+    __slots__ = ("_asked", "key_offsets", "source", "spans", "text")
+
+    def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
-        self._spans = {} if spans is None and positions is None else spans
-        self._key_offsets = {} if key_offsets is None and positions is None else key_offsets
-        self._positions = positions
-        self._key_spans: dict[str, Span] | None = None
+        self.spans: dict[str, Span] | None = None
+        self.key_offsets: dict[str, int] | None = None
         self._asked = 0
 
-    def _compute(self) -> None:
-        positions, self._positions = self._positions, None
-        assert positions is not None
-        self._spans, self._key_offsets = positions(self)
+    def compute(self) -> tuple[dict[str, Span], dict[str, int]]:
+        if self.spans is None or self.key_offsets is None:
+            self.spans, self.key_offsets = _fast_positions(self.text, self.source)
+        return self.spans, self.key_offsets
 
-    @property
-    def spans(self) -> dict[str, Span]:
-        """The span of every node, by pointer."""
-        if self._spans is None:
-            self._compute()
-        assert self._spans is not None
-        return self._spans
-
-    @property
-    def key_offsets(self) -> dict[str, int]:
-        """Where the *key* of an object member starts (offset into ``text``), by the member's pointer."""
-        if self._key_offsets is None:
-            self._compute()
-        assert self._key_offsets is not None
-        return self._key_offsets
-
-    def locate(self, pointer: str) -> Span | None:
-        """The span at ``pointer``, None when there is no such node.
-
-        Deferred positions are looked up one pointer at a time (a path walk, skipping siblings
-        with the C scanner) for the first few asks; beyond that, all are computed at once.
-        """
-        if self._spans is None:
+    def resolve(self, pointer: str) -> Span | None:
+        if self.spans is None:
             self._asked += 1
             if self._asked <= _LOCAL_LOOKUPS:
                 try:
                     return _locate_in_text(self.text, self.source, pointer)
                 except (IndexError, ValueError):  # cannot happen on text json accepted; be exact anyway
                     pass
-        return self.spans.get(pointer)
+        return self.compute()[0].get(pointer)
+
+
+class Located:
+    """A parsed JSON value and the span of every node, by RFC 6901 pointer.
+
+    The fast reader defers the positions (``deferred``): ``spans`` and ``key_offsets`` are worked
+    out from the text on first use, so a valid document nobody asks a location of costs only the
+    decode. The scanner fills them as it reads.
+    """
+
+    def __init__(self, value: Any = None, spans: dict[str, Span] | None = None, text: str = "",
+                 source: str = "<string>", key_offsets: dict[str, int] | None = None,
+                 *, deferred: bool = False) -> None:
+        self.value = value
+        self.text = text
+        self.source = source
+        self._deferred = _TextPositions(text, source) if deferred else None
+        self._spans = {} if spans is None else spans
+        self._key_offsets = {} if key_offsets is None else key_offsets
+        self._key_spans: dict[str, Span] | None = None
+
+    @property
+    def spans(self) -> dict[str, Span]:
+        """The span of every node, by pointer."""
+        if self._deferred is not None:
+            return self._deferred.compute()[0]
+        return self._spans
+
+    @property
+    def key_offsets(self) -> dict[str, int]:
+        """Where the *key* of an object member starts (offset into ``text``), by the member's pointer."""
+        if self._deferred is not None:
+            return self._deferred.compute()[1]
+        return self._key_offsets
+
+    def locate(self, pointer: str) -> Span | None:
+        """The span at ``pointer``, None when there is no such node."""
+        if self._deferred is not None:
+            return self._deferred.resolve(pointer)
+        return self._spans.get(pointer)
 
     resolve = locate
-    """:class:`~kmsauthz.model.spans.SpanResolver`: what a deferred span of this document asks."""
+    """A :class:`~kmsauthz.model.spans.SpanResolver` as well."""
 
     def span_at(self, pointer: str) -> Span:
         """The span at ``pointer`` (a node of the value), resolved only when read; see ``deferred_span``."""
-        if self._spans is not None:
-            found = self._spans.get(pointer)
-            return found if found is not None else Span(self.source, 0, 0, pointer)
-        return deferred_span(self.source, pointer, self)
+        if self._deferred is not None:
+            return deferred_span(self.source, pointer, self._deferred)
+        found = self._spans.get(pointer)
+        return found if found is not None else Span(self.source, 0, 0, pointer)
 
     @property
     def key_spans(self) -> dict[str, Span]:
@@ -459,7 +475,7 @@ def _fast_read(text: str, source: str) -> Located | None:
     # (C speed), walk the value only when there are that many.
     if text.count("{") + text.count("[") > MAX_DEPTH and _too_deep(value, 0):
         return None
-    return Located(value, text=text, source=source, positions=_fast_positions)
+    return Located(value, text=text, source=source, deferred=True)
 
 
 def _too_deep(node: Any, depth: int) -> bool:
@@ -482,13 +498,13 @@ def _too_deep(node: Any, depth: int) -> bool:
     return False
 
 
-def _fast_positions(located: Located) -> tuple[dict[str, Span], dict[str, int]]:
+def _fast_positions(text: str, source: str) -> tuple[dict[str, Span], dict[str, int]]:
     """Spans and key offsets of a document the fast reader decoded: one token pass over its text.
 
     The text is one json accepted (and the scanner accepts), so the walk cannot fail; if it ever
     did, the scanner's own positions are used (or its error raised), never a guess.
     """
-    text, source, value = located.text, located.source, located.value
+    value = _DECODER.decode(text)  # again (C speed): the model does not keep the decoded document
     line_starts = LineIndex(text).line_starts
     spans: dict[str, Span] = {}
     key_offsets: dict[str, int] = {}

@@ -42,5 +42,6 @@ def test_many_lookups_switch_to_all_positions_at_once() -> None:
     slow = _Scanner(text, "f.json").parse()
     for i in range(20):
         assert located.locate(f"/a/{i}") == slow.spans[f"/a/{i}"]
-        assert (located._spans is None) == (i < _LOCAL_LOOKUPS)
+        assert located._deferred is not None
+        assert (located._deferred.spans is None) == (i < _LOCAL_LOOKUPS)
     assert located.locate("/b") is None

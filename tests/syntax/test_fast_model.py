@@ -125,7 +125,7 @@ def test_names_needing_escapes_and_odd_values() -> None:
 def test_deferred_spans_resolve_once_and_match_eager_ones() -> None:
     text = '{\n  "Statement": {"Effect": "Allow", "Action": ["a", "b"], "Resource": "*"}\n}'
     located = read_json(text, "f.json")
-    assert located._spans is None  # nothing computed by reading
+    assert located._deferred is not None and located._deferred.spans is None  # nothing computed by reading
     policy = load_policy_text(text, kind="identity", source="f.json")
     span = policy.statements[0].action.span  # type: ignore[union-attr]
     assert object.__getattribute__(span, "_at") is not None  # not resolved by loading
