@@ -22,6 +22,8 @@ STYLE = {
     Severity.SUGGESTION: "cyan",
 }
 MAX_SOURCE_WIDTH = 120
+_BATCH = 256
+"""Report lines handed to rich per `print`."""
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -104,8 +106,17 @@ def write_text(report: AuditReport, out: IO[str], *, color: bool | None = None,
     console = Console(file=out, highlight=False, soft_wrap=True, emoji=False,
                       force_terminal=color if color else None, no_color=color is False,
                       color_system="auto" if color is not False else None)
+    # Lines go to rich a batch at a time: one `print` per line cost more than the audit itself
+    # (rich sets up options, measures the terminal and flushes per call); `sep="\n"` joins a batch
+    # into one text, which renders to the same output.
+    batch: list[Text] = []
     for line in _lines(report, show_suppressed=show_suppressed):
-        console.print(line)
+        batch.append(line)
+        if len(batch) >= _BATCH:
+            console.print(*batch, sep="\n")
+            batch.clear()
+    if batch:
+        console.print(*batch, sep="\n")
     for file, resource in report.unresolved:
         console.print(Text(f"note: {file}: the policy of {resource} is only known at deploy time; not audited",
                            style="dim"))

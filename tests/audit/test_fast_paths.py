@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kmsauthz.audit import audit_paths
-from kmsauthz.audit.findings import Severity
+from kmsauthz.audit.engine import AuditReport
+from kmsauthz.audit.findings import Finding, Severity, Suppression
 from kmsauthz.audit.report import _indented, report_dict, report_json
 from kmsauthz.audit.rules import RULES, _plan
 from kmsauthz.audit.rules._registry import Rule
@@ -95,3 +96,69 @@ def test_discover_counts_a_file_once_however_it_is_reached(tmp_path: Path) -> No
     (tmp_path / "alias").symlink_to(real, target_is_directory=True)
     files, _ = discover([real, tmp_path / "link.json", tmp_path / "alias" / "a.json", real / "a.json"])
     assert files == [real / "a.json"]
+
+
+def _per_line_reference(report: AuditReport, color: bool | None) -> str:
+    """The text report as written before batching: one rich `print` per line."""
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from kmsauthz.audit.report import STYLE, _lines, summary_line
+
+    out = io.StringIO()
+    console = Console(file=out, highlight=False, soft_wrap=True, emoji=False,
+                      force_terminal=color if color else None, no_color=color is False,
+                      color_system="auto" if color is not False else None)
+    for line in _lines(report, show_suppressed=True):
+        console.print(line)
+    for file, resource in report.unresolved:
+        console.print(Text(f"note: {file}: the policy of {resource} is only known at deploy time; not audited",
+                           style="dim"))
+    counts = report.counts()
+    worst = next((s for s in Severity if counts[s.value]), None)
+    console.print(Text(summary_line(report), style=STYLE[worst] if worst else "green"))
+    return out.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(list(Severity)), st.text(max_size=40), st.integers(0, 4),
+                          st.integers(0, 30), st.sampled_from(["a.json", ":smile: [b].yaml", "c\tx.kmsp"])),
+                max_size=12),
+       st.text(max_size=200), st.sampled_from([None, True, False]))
+def test_batched_text_report_is_the_per_line_one(items: list[tuple[Severity, str, int, int, str]], source: str,
+                                                 color: bool | None) -> None:
+    import io
+
+    from kmsauthz.audit.report import write_text
+
+    report = AuditReport(files=len(items), policies=len(items))
+    for n, (severity, message, line, column, file) in enumerate(items):
+        report.findings.append(Finding(rule="r", severity=severity, title="t", message=message, file=file,
+                                       line=line, column=column, sid=message[:5] or None,
+                                       statement=n % 3 or None, origin=message[:3] or None,
+                                       help=message[::-1] or None,
+                                       suppressed=Suppression("why\t[x]", "inSource", "f:1") if n % 4 == 0
+                                       else None))
+        report.sources[file] = source
+    report.findings.sort(key=Finding.sort_key)
+    report.unresolved.append(("t.yaml", "AWS::KMS::Key K"))
+    out = io.StringIO()
+    write_text(report, out, color=color, show_suppressed=True)
+    assert out.getvalue() == _per_line_reference(report, color)
+
+
+def test_batches_larger_than_one_print(tmp_path: Path) -> None:
+    import io
+
+    from kmsauthz.audit import report as module
+
+    report = AuditReport(files=1, policies=1)
+    report.findings = [Finding(rule="r", severity=Severity.WARNING, title="t", message=f"m{i}", file="a.json",
+                               line=i % 7, column=2) for i in range(module._BATCH * 2 + 5)]
+    report.sources["a.json"] = "\n".join(f"line {i}\twith tab" for i in range(10))
+    for color in (None, True, False):
+        out = io.StringIO()
+        module.write_text(report, out, color=color, show_suppressed=True)
+        assert out.getvalue() == _per_line_reference(report, color)
