@@ -34,8 +34,12 @@ def source_excerpt(text: str, line: int, column: int) -> tuple[str, int] | None:
     """The source line (cut around the column when very long) and the caret's 0-based offset in it."""
     if line <= 0:
         return None
-    lines = text.splitlines()
-    if line > len(lines):
+    return _excerpt(text.splitlines(), line, column)
+
+
+def _excerpt(lines: list[str], line: int, column: int) -> tuple[str, int] | None:
+    """`source_excerpt` over the file's lines, split once per file rather than once per finding."""
+    if line <= 0 or line > len(lines):
         return None
     src = lines[line - 1].expandtabs(1)
     col = max(column - 1, 0)
@@ -72,15 +76,16 @@ def _lines(report: AuditReport, *, show_suppressed: bool) -> Iterator[Text]:
             except OSError:
                 source = ""
         origin: str | None = None
+        lines = source.splitlines()
         for f in items:
             if f.origin and f.origin != origin:
                 origin = f.origin
                 yield Text.from_markup(f"  [dim]{escape(origin)}[/]")
-            yield from _finding_lines(f, source)
+            yield from _finding_lines(f, lines)
         yield Text("")
 
 
-def _finding_lines(f: Finding, source: str) -> Iterator[Text]:
+def _finding_lines(f: Finding, lines: list[str]) -> Iterator[Text]:
     where = f"{f.line}:{f.column}" if f.line else "-"
     head = Text("  ")
     head.append(f"{f.severity.value:<10}", style=STYLE[f.severity])
@@ -91,7 +96,7 @@ def _finding_lines(f: Finding, source: str) -> Iterator[Text]:
     yield head
     if f.suppressed is not None:
         yield Text(f"             suppressed: {f.suppressed.reason} ({f.suppressed.location})", style="dim")
-    excerpt = source_excerpt(source, f.line, f.column) if f.line else None
+    excerpt = _excerpt(lines, f.line, f.column) if f.line else None
     if excerpt is not None:
         src, col = excerpt
         gutter = f"{f.line:>6} │ "
