@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from itertools import groupby
 from typing import IO, Any
@@ -14,6 +13,7 @@ from rich.text import Text
 from kmsauthz import __version__
 from kmsauthz.audit.engine import AuditReport
 from kmsauthz.audit.findings import Finding, Severity
+from kmsauthz.audit.jsontext import dumps_indented
 
 STYLE = {
     Severity.ERROR: "bold red",
@@ -146,61 +146,4 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
 
 
 def report_json(report: AuditReport) -> str:
-    data = report_dict(report)
-    try:
-        return _indented(data, "") + "\n"
-    except _Unsupported:
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-class _Unsupported(Exception):
-    """A value `_indented` does not write itself; `json.dumps` then writes the whole report."""
-
-
-def _indented(o: object, indent: str) -> str:
-    """Exactly `json.dumps(o, indent=2, ensure_ascii=False)` at nesting ``indent``, for plain JSON values.
-
-    `json.dumps` with an indent runs the pure-Python encoder (a generator per node); a report of
-    thousands of findings spent more time there than in the rules. Strings go through the C string
-    encoder; anything but dict/list/str/int/bool/None (a float, a str or int subclass) raises
-    `_Unsupported`, so the caller falls back to `json.dumps`.
-    """
-    t = type(o)
-    if t is str:
-        return _string(o)
-    if t is dict:
-        if not o:
-            return "{}"
-        inner = indent + "  "
-        parts = []
-        for k, v in o.items():  # type: ignore[attr-defined]
-            if type(k) is not str:
-                raise _Unsupported
-            # the common scalars inline: a report is mostly flat finding mappings
-            tv = type(v)
-            if tv is str:
-                parts.append(f"{_string(k)}: {_string(v)}")
-            elif v is None:
-                parts.append(f"{_string(k)}: null")
-            elif tv is int:
-                parts.append(f"{_string(k)}: {int.__repr__(v)}")
-            else:
-                parts.append(f"{_string(k)}: {_indented(v, inner)}")
-        return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "}"
-    if t is list:
-        if not o:
-            return "[]"
-        inner = indent + "  "
-        return "[\n" + inner + (",\n" + inner).join([_indented(v, inner) for v in o]) + "\n" + indent + "]"  # type: ignore[attr-defined]
-    if o is None:
-        return "null"
-    if o is True:
-        return "true"
-    if o is False:
-        return "false"
-    if t is int:
-        return int.__repr__(o)  # type: ignore[arg-type]
-    raise _Unsupported
-
-
-_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+    return dumps_indented(report_dict(report)) + "\n"

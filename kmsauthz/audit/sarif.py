@@ -8,7 +8,6 @@ suppressed findings keep their result with a `suppressions` entry, as §3.35 int
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from kmsauthz import __version__
 from kmsauthz.audit.engine import AuditReport
 from kmsauthz.audit.findings import Finding, Severity
+from kmsauthz.audit.jsontext import dumps_indented
 from kmsauthz.audit.rules import RULES, Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -75,8 +75,10 @@ def _uri(file: str, base: Path) -> str:
         return p.resolve().as_uri()
 
 
-def _result(f: Finding, index: dict[str, int], base: Path) -> dict[str, Any]:
-    uri = _uri(f.file, base)
+def _result(f: Finding, index: dict[str, int], base: Path, uris: dict[str, str]) -> dict[str, Any]:
+    uri = uris.get(f.file)
+    if uri is None:
+        uri = uris[f.file] = _uri(f.file, base)  # once per file: it resolves the path
     artifact = {"uri": uri} if uri.startswith("file:") else {"uri": uri, "uriBaseId": "%SRCROOT%"}
     physical: dict[str, Any] = {"artifactLocation": artifact}
     if f.line > 0:
@@ -88,7 +90,7 @@ def _result(f: Finding, index: dict[str, int], base: Path) -> dict[str, Any]:
             "fullyQualifiedName": f"{f.origin or ''}{f.pointer}",
             "kind": "resource" if f.origin else "object",
         }]
-    digest = hashlib.sha256(f"{f.rule}|{_uri(f.file, base)}|{f.origin}|{f.pointer}|{f.message}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{f.rule}|{uri}|{f.origin}|{f.pointer}|{f.message}".encode()).hexdigest()
     out: dict[str, Any] = {
         "ruleId": f.rule,
         "ruleIndex": index[f.rule],
@@ -107,6 +109,7 @@ def sarif_log(report: AuditReport, *, base: str | os.PathLike[str] | None = None
     root = Path(base or os.getcwd()).resolve()
     rules = list(RULES.values())
     index = {r.id: i for i, r in enumerate(rules)}
+    uris: dict[str, str] = {}
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -119,10 +122,10 @@ def sarif_log(report: AuditReport, *, base: str | os.PathLike[str] | None = None
             }},
             "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
             "columnKind": "unicodeCodePoints",
-            "results": [_result(f, index, root) for f in report.findings],
+            "results": [_result(f, index, root, uris) for f in report.findings],
         }],
     }
 
 
 def report_sarif(report: AuditReport, *, base: str | os.PathLike[str] | None = None) -> str:
-    return json.dumps(sarif_log(report, base=base), indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(sarif_log(report, base=base)) + "\n"

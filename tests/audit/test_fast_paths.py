@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from kmsauthz.audit import audit_paths
 from kmsauthz.audit.engine import AuditReport
 from kmsauthz.audit.findings import Finding, Severity, Suppression
-from kmsauthz.audit.report import _indented, report_dict, report_json
+from kmsauthz.audit.jsontext import _indented, _Unsupported
+from kmsauthz.audit.report import report_dict, report_json
 from kmsauthz.audit.rules import RULES, _plan
 from kmsauthz.audit.rules._registry import Rule
 from kmsauthz.model.policy import PolicyKind
@@ -44,11 +45,9 @@ def test_values_json_writes_otherwise_fall_back_to_json() -> None:
         pass
 
     data = {"a": 1.5, "b": Sub("x")}
-    from kmsauthz.audit import report as module
-
     try:
         _indented(data, "")
-    except module._Unsupported:
+    except _Unsupported:
         pass
     else:
         raise AssertionError("a float must not be written by the fast encoder")
@@ -162,3 +161,17 @@ def test_batches_larger_than_one_print(tmp_path: Path) -> None:
         out = io.StringIO()
         module.write_text(report, out, color=color, show_suppressed=True)
         assert out.getvalue() == _per_line_reference(report, color)
+
+
+def test_sarif_text_is_json_dumps_of_the_log(tmp_path: Path) -> None:
+    from kmsauthz.audit.sarif import report_sarif, sarif_log
+
+    doc = key_policy({"Sid": "Ünïcode", "Effect": "Allow", "Principal": "*", "Action": ["kms:*", "kms:Decrypt"],
+                      "Resource": "*"})
+    for name in ("a.json", "sub/b.json"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+    report = audit_paths([tmp_path])
+    assert len({f.file for f in report.findings}) == 2
+    assert report_sarif(report, base=tmp_path) == json.dumps(sarif_log(report, base=tmp_path), indent=2,
+                                                              ensure_ascii=False) + "\n"
