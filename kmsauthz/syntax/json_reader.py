@@ -38,23 +38,41 @@ _PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,3999})(?![0-9.eE+\-])")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
+class _Members:
+    """What is known of one object or array of the text: its members found so far, and where to go on.
+
+    Members are found in order and only as far as a lookup needs; the value last found is stepped
+    over (by the C scanner) only when a later member is asked for.
+    """
+
+    __slots__ = ("done", "found", "pending", "resume")
+
+    def __init__(self, resume: int, done: bool) -> None:
+        self.found: dict[str, int] | list[int] = {}
+        self.resume = resume  # the offset the scan goes on from (after `pending`'s value)
+        self.pending: int | None = None  # start of the last value found, not yet stepped over
+        self.done = done
+
+
 class _TextPositions:
     """The positions of a document the fast reader decoded, worked out from its text when asked.
 
     What deferred spans refer to (:class:`~kmsauthz.model.spans.SpanResolver`): only the text and
-    the source, so a loaded model does not keep the decoded document alive. The first few pointers
-    asked are located one at a time (a path walk, siblings skipped by the C scanner); beyond that,
-    every position is computed at once (:func:`_fast_positions`).
+    the source, so a loaded model does not keep the decoded document alive. A pointer is located
+    by a path walk whose steps are remembered per object/array (:class:`_Members`), so the lookups
+    of one document together read each member once; a sibling's value is stepped over by json's C
+    scanner. ``compute`` gives every position at once (:func:`_fast_positions`).
     """
 
-    __slots__ = ("_asked", "key_offsets", "source", "spans", "text")
+    __slots__ = ("_members", "_root", "key_offsets", "source", "spans", "text")
 
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
         self.spans: dict[str, Span] | None = None
         self.key_offsets: dict[str, int] | None = None
-        self._asked = 0
+        self._members: dict[int, _Members] = {}
+        self._root = -1
 
     def compute(self) -> tuple[dict[str, Span], dict[str, int]]:
         if self.spans is None or self.key_offsets is None:
@@ -62,14 +80,93 @@ class _TextPositions:
         return self.spans, self.key_offsets
 
     def resolve(self, pointer: str) -> Span | None:
-        if self.spans is None:
-            self._asked += 1
-            if self._asked <= _LOCAL_LOOKUPS:
-                try:
-                    return _locate_in_text(self.text, self.source, pointer)
-                except (IndexError, ValueError):  # cannot happen on text json accepted; be exact anyway
-                    pass
-        return self.compute()[0].get(pointer)
+        if self.spans is not None:
+            return self.spans.get(pointer)
+        try:
+            return self._locate(pointer)
+        except (IndexError, ValueError):  # cannot happen on text json accepted; be exact anyway
+            return self.compute()[0].get(pointer)
+
+    def _locate(self, pointer: str) -> Span | None:
+        """The span at ``pointer``: the node's first character to past its last; None if no such node
+        (or a pointer not written the way the reader writes them)."""
+        if pointer and pointer[0] != "/":
+            return None
+        text = self.text
+        if self._root < 0:
+            self._root = _WS_RUN.match(text, 0).end()  # type: ignore[union-attr]
+        at: int | None = self._root
+        for raw in pointer.split("/")[1:] if pointer else ():
+            assert at is not None
+            ch = text[at]
+            if ch == "{":
+                part = raw.replace("~1", "/").replace("~0", "~")
+                if part.replace("~", "~0").replace("/", "~1") != raw:
+                    return None
+                at = self._member(at, part)
+            elif ch == "[":
+                if not (raw.isascii() and raw.isdigit() and (raw == "0" or raw[0] != "0")):
+                    return None
+                at = self._element(at, int(raw))
+            else:
+                return None  # a scalar has no members
+            if at is None:
+                return None
+        assert at is not None
+        end = _SKIP(text, at)[1]
+        line, end_line = text.count("\n", 0, at) + 1, text.count("\n", 0, end) + 1
+        return Span(self.source, line, at - text.rfind("\n", 0, at), pointer, end_line,
+                    end - text.rfind("\n", 0, end))
+
+    def _state(self, at: int, close: str) -> _Members:
+        state = self._members.get(at)
+        if state is None:
+            first = _WS_RUN.match(self.text, at + 1).end()  # type: ignore[union-attr]
+            state = self._members[at] = _Members(first, self.text[first] == close)
+            if close == "]":
+                state.found = []
+        return state
+
+    def _step(self, state: _Members, close: str) -> None:
+        """Past the pending value, to the next member (or to the end of the container)."""
+        text, ws = self.text, _WS_RUN.match
+        if state.pending is not None:
+            i = ws(text, _SKIP(text, state.pending)[1]).end()  # type: ignore[union-attr]
+            state.pending = None
+            if text[i] == close:
+                state.done = True
+            else:
+                state.resume = ws(text, i + 1).end()  # type: ignore[union-attr]  # past `,`
+
+    def _member(self, at: int, key: str) -> int | None:
+        state = self._state(at, "}")
+        found = state.found
+        assert isinstance(found, dict)
+        if key in found:
+            return found[key]
+        text, ws = self.text, _WS_RUN.match
+        while True:
+            self._step(state, "}")
+            if state.done:
+                return None
+            name, i = _scanstring(text, state.resume + 1)
+            i = ws(text, ws(text, i).end() + 1).end()  # type: ignore[union-attr]  # past `:`
+            found[name] = state.pending = i
+            if name == key:
+                return i
+
+    def _element(self, at: int, index: int) -> int | None:
+        state = self._state(at, "]")
+        found = state.found
+        assert isinstance(found, list)
+        while len(found) <= index:
+            if found:
+                self._step(state, "]")
+            if state.done:
+                return None
+            found.append(state.resume)
+            state.pending = state.resume
+        return found[index]
 
 
 class Located:
@@ -565,60 +662,9 @@ def _fast_positions(text: str, source: str) -> tuple[dict[str, Span], dict[str, 
     return slow.spans, slow.key_offsets
 
 
-_LOCAL_LOOKUPS = 8
-"""Pointers looked up one by one before a document's positions are all computed (an audit finding
-reads one or two spans of a policy; an invalid document's checked path reads them all)."""
-
 _SKIP = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 """json's C scanner: ``_SKIP(text, at)`` is (value, offset past it), used to step over a sibling."""
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
-
-
-def _locate_in_text(text: str, source: str, pointer: str) -> Span | None:
-    """The span at ``pointer`` in JSON text json accepted: the node's first character to past its last.
-
-    Equal to what :func:`_fast_positions` records for the pointer, None where it records nothing
-    (no such node, or a pointer not written the way the reader writes them).
-    """
-    parts = pointer.split("/")[1:] if pointer else []
-    if pointer and pointer[0] != "/":
-        return None
-    ws = _WS_RUN.match
-    i = ws(text, 0).end()  # type: ignore[union-attr]
-    for raw in parts:
-        ch = text[i]
-        if ch == "{":
-            part = raw.replace("~1", "/").replace("~0", "~")
-            if part.replace("~", "~0").replace("/", "~1") != raw:  # not the reader's spelling of the key
-                return None
-            i = ws(text, i + 1).end()  # type: ignore[union-attr]
-            if text[i] == "}":
-                return None
-            while True:
-                key, i = _scanstring(text, i + 1)
-                i = ws(text, ws(text, i).end() + 1).end()  # type: ignore[union-attr]  # past `:`
-                if key == part:
-                    break
-                i = ws(text, _SKIP(text, i)[1]).end()  # type: ignore[union-attr]
-                if text[i] == "}":
-                    return None
-                i = ws(text, i + 1).end()  # type: ignore[union-attr]  # past `,`
-        elif ch == "[":
-            if not (raw.isascii() and raw.isdigit() and (raw == "0" or raw[0] != "0")):
-                return None
-            i = ws(text, i + 1).end()  # type: ignore[union-attr]
-            if text[i] == "]":
-                return None
-            for _ in range(int(raw)):
-                i = ws(text, _SKIP(text, i)[1]).end()  # type: ignore[union-attr]
-                if text[i] == "]":
-                    return None
-                i = ws(text, i + 1).end()  # type: ignore[union-attr]  # past `,`
-        else:
-            return None  # a scalar has no members
-    end = _SKIP(text, i)[1]
-    line, end_line = text.count("\n", 0, i) + 1, text.count("\n", 0, end) + 1
-    return Span(source, line, i - text.rfind("\n", 0, i), pointer, end_line, end - text.rfind("\n", 0, end))
 
 
 def _join(pointer: str, key: str) -> str:

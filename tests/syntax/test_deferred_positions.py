@@ -1,4 +1,4 @@
-"""A deferred document's positions, looked up one pointer at a time, are the scanner's."""
+"""A deferred document's positions, looked up pointer by pointer, are the scanner's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmsauthz.syntax.json_reader import _LOCAL_LOOKUPS, _fast_read, _locate_in_text, _Scanner
+from kmsauthz.syntax.json_reader import _fast_read, _Scanner, _TextPositions
 
 _keys = st.sampled_from(["a", "b", "", "a/b", "~", "~1", "0", "01", 'q"', "x\\y", "é", "Statement"]) | st.text(max_size=3)
 _values: st.SearchStrategy[Any] = st.recursive(
@@ -20,28 +20,31 @@ _values: st.SearchStrategy[Any] = st.recursive(
 
 
 @settings(max_examples=400, deadline=None)
-@given(_values, st.sampled_from([None, 0, 2]), st.booleans())
-def test_one_pointer_lookups_are_the_scanners_spans(value: Any, indent: int | None, ascii_only: bool) -> None:
+@given(_values, st.sampled_from([None, 0, 2]), st.booleans(), st.randoms(use_true_random=False))
+def test_pointer_lookups_are_the_scanners_spans(value: Any, indent: int | None, ascii_only: bool,
+                                                rng: Any) -> None:
     text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
-    fast = _fast_read(text, "f.json")
-    if fast is None:  # `\u` escapes: the scanner reads it
+    if _fast_read(text, "f.json") is None:  # `\u` escapes: the scanner reads it
         return
     spans = _Scanner(text, "f.json").parse().spans
-    for pointer, span in spans.items():
-        assert _locate_in_text(text, "f.json", pointer) == span, pointer
-        for odd in (pointer + "/0", pointer + "/x", pointer + "/00", pointer + "/-1", pointer + "/~2"):
+    pointers = list(spans)
+    rng.shuffle(pointers)
+    shared = _TextPositions(text, "f.json")  # lookups in any order build on each other's steps
+    for pointer in pointers:
+        assert shared.resolve(pointer) == spans[pointer], pointer
+        assert _TextPositions(text, "f.json").resolve(pointer) == spans[pointer], pointer
+        for odd in (pointer + "/0", pointer + "/x", pointer + "/00", pointer + "/-1", pointer + "/~2", pointer + "/9"):
             if odd not in spans:
-                assert _locate_in_text(text, "f.json", odd) is None, odd
-    assert _locate_in_text(text, "f.json", "x") is None
+                assert shared.resolve(odd) is None, odd
+    assert shared.resolve("x") is None
+    assert shared.spans is None  # never needed every position at once
 
 
-def test_many_lookups_switch_to_all_positions_at_once() -> None:
-    text = json.dumps({"a": list(range(20))}, indent=1)
+def test_every_position_at_once_when_asked() -> None:
+    text = json.dumps({"a": list(range(20)), "b": {"c": [1, {"d": "e"}]}}, indent=1)
     located = _fast_read(text, "f.json")
     assert located is not None
     slow = _Scanner(text, "f.json").parse()
-    for i in range(20):
-        assert located.locate(f"/a/{i}") == slow.spans[f"/a/{i}"]
-        assert located._deferred is not None
-        assert (located._deferred.spans is None) == (i < _LOCAL_LOOKUPS)
-    assert located.locate("/b") is None
+    assert located.locate("/b/c/1/d") == slow.spans["/b/c/1/d"]
+    assert located.spans == slow.spans and located.key_offsets == slow.key_offsets
+    assert located.locate("/a/19") == slow.spans["/a/19"] and located.locate("/a/20") is None
