@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import groupby
+from collections.abc import Iterable, Iterator
+from itertools import chain, groupby
 from typing import IO, Any
 
 from rich.console import Console
@@ -111,23 +111,58 @@ def write_text(report: AuditReport, out: IO[str], *, color: bool | None = None,
     console = Console(file=out, highlight=False, soft_wrap=True, emoji=False,
                       force_terminal=color if color else None, no_color=color is False,
                       color_system="auto" if color is not False else None)
+    lines = _lines(report, show_suppressed=show_suppressed)
+    notes = (Text(f"note: {file}: the policy of {resource} is only known at deploy time; not audited", style="dim")
+             for file, resource in report.unresolved)
+    counts = report.counts()
+    worst = next((s for s in Severity if counts[s.value]), None)
+    summary = Text(summary_line(report), style=STYLE[worst] if worst else "green")
+    if console.color_system is None:
+        _write_plain(console, chain(lines, notes, (summary,)))
+        return
     # Lines go to rich a batch at a time: one `print` per line cost more than the audit itself
     # (rich sets up options, measures the terminal and flushes per call); `sep="\n"` joins a batch
     # into one text, which renders to the same output.
     batch: list[Text] = []
-    for line in _lines(report, show_suppressed=show_suppressed):
+    for line in lines:
         batch.append(line)
         if len(batch) >= _BATCH:
             console.print(*batch, sep="\n")
             batch.clear()
     if batch:
         console.print(*batch, sep="\n")
-    for file, resource in report.unresolved:
-        console.print(Text(f"note: {file}: the policy of {resource} is only known at deploy time; not audited",
-                           style="dim"))
-    counts = report.counts()
-    worst = next((s for s in Severity if counts[s.value]), None)
-    console.print(Text(summary_line(report), style=STYLE[worst] if worst else "green"))
+    for note in notes:
+        console.print(note)
+    console.print(summary)
+
+
+def _write_plain(console: Console, lines: Iterable[Text]) -> None:
+    """What rich prints for these lines without colour, written directly.
+
+    With `soft_wrap` rich neither wraps nor crops: a line renders as its plain text (control codes
+    were stripped when the Text was made) with tabs expanded by rich's own cell-aware rule.
+    """
+    chunk: list[str] = []
+    for line in lines:
+        if "\t" in line.plain:
+            line = line.copy()
+            line.expand_tabs((console.tab_size if line.tab_size is None else line.tab_size) or 8)
+        chunk.append(line.plain)
+        if len(chunk) >= _BATCH:
+            _write(console, chunk)
+            chunk = []
+    _write(console, chunk)
+
+
+def _write(console: Console, chunk: list[str]) -> None:
+    if not chunk:
+        return
+    try:
+        console.file.write("\n".join(chunk) + "\n")
+    except UnicodeEncodeError as error:  # as rich words it
+        error.reason = f"{error.reason}\n*** You may need to add PYTHONIOENCODING=utf-8 to your environment ***"
+        raise
+    console.file.flush()
 
 
 def report_dict(report: AuditReport) -> dict[str, Any]:

@@ -121,11 +121,15 @@ def _per_line_reference(report: AuditReport, color: bool | None) -> str:
     return out.getvalue()
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(list(Severity)), st.text(max_size=40), st.integers(0, 4),
+_tricky = st.text(st.sampled_from("ab \t\n\r\x07\x1b[]/:*`é漢字😀\u200b\ufe0f") | st.characters(), max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(list(Severity)), _tricky, st.integers(0, 4),
                           st.integers(0, 30), st.sampled_from(["a.json", ":smile: [b].yaml", "c\tx.kmsp"])),
                 max_size=12),
-       st.text(max_size=200), st.sampled_from([None, True, False]))
+       st.text(st.sampled_from("ab \t\n漢😀\x07") | st.characters(), max_size=200),
+       st.sampled_from([None, True, False]))
 def test_batched_text_report_is_the_per_line_one(items: list[tuple[Severity, str, int, int, str]], source: str,
                                                  color: bool | None) -> None:
     import io
