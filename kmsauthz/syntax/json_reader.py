@@ -64,7 +64,7 @@ class _TextPositions:
     scanner. ``compute`` gives every position at once (:func:`_fast_positions`).
     """
 
-    __slots__ = ("_members", "_root", "key_offsets", "source", "spans", "text")
+    __slots__ = ("_ends", "_members", "_root", "key_offsets", "source", "spans", "text")
 
     def __init__(self, text: str, source: str) -> None:
         self.text = text
@@ -72,6 +72,7 @@ class _TextPositions:
         self.spans: dict[str, Span] | None = None
         self.key_offsets: dict[str, int] | None = None
         self._members: dict[int, _Members] = {}
+        self._ends: dict[int, int] = {}  # offset past a value, by its start, once stepped over
         self._root = -1
 
     def compute(self) -> tuple[dict[str, Span], dict[str, int]]:
@@ -113,7 +114,9 @@ class _TextPositions:
             if at is None:
                 return None
         assert at is not None
-        end = _SKIP(text, at)[1]
+        end = self._ends.get(at)
+        if end is None:
+            end = self._ends[at] = _SKIP(text, at)[1]
         line, end_line = text.count("\n", 0, at) + 1, text.count("\n", 0, end) + 1
         return Span(self.source, line, at - text.rfind("\n", 0, at), pointer, end_line,
                     end - text.rfind("\n", 0, end))
@@ -131,7 +134,10 @@ class _TextPositions:
         """Past the pending value, to the next member (or to the end of the container)."""
         text, ws = self.text, _WS_RUN.match
         if state.pending is not None:
-            i = ws(text, _SKIP(text, state.pending)[1]).end()  # type: ignore[union-attr]
+            end = self._ends.get(state.pending)
+            if end is None:
+                end = self._ends[state.pending] = _SKIP(text, state.pending)[1]
+            i = ws(text, end).end()  # type: ignore[union-attr]
             state.pending = None
             if text[i] == close:
                 state.done = True
