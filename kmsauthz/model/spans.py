@@ -51,7 +51,9 @@ class Span(_Deferrable):
             at: SpanResolver | None = object.__getattribute__(self, "_at")
         except AttributeError:
             at = None
-        found = at.resolve(self.pointer) if at is not None else None
+        if at is None:  # resolved meanwhile (by another thread): the fields are set now
+            return object.__getattribute__(self, name)
+        found = at.resolve(self.pointer)
         if found is None:
             values: tuple[int, int, int | None, int | None] = (0, 0, None, None)
         else:
@@ -60,7 +62,7 @@ class Span(_Deferrable):
         _set(self, "column", values[1])
         _set(self, "end_line", values[2])
         _set(self, "end_column", values[3])
-        _set(self, "_at", None)  # let the document's text and positions go
+        _set(self, "_at", None)  # set last: let the document's text and positions go
         return values[("line", "column", "end_line", "end_column").index(name)]
 
     def describe(self) -> str:

@@ -14,6 +14,7 @@ import json
 import json.decoder
 import json.scanner
 import re
+import threading
 from bisect import bisect_right
 from typing import Any
 
@@ -36,6 +37,11 @@ _PLAIN_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
 _PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,3999})(?![0-9.eE+\-])")
 """An integer the slow path would accept as is (no leading zero, no fraction, at most 4,000 digits)."""
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+_POSITIONS_LOCK = threading.RLock()
+"""Held while a deferred position is looked up (rare, a few microseconds): lookups of one document
+share their walk's state."""
 
 
 class _Members:
@@ -76,17 +82,19 @@ class _TextPositions:
         self._root = -1
 
     def compute(self) -> tuple[dict[str, Span], dict[str, int]]:
-        if self.spans is None or self.key_offsets is None:
-            self.spans, self.key_offsets = _fast_positions(self.text, self.source)
-        return self.spans, self.key_offsets
+        with _POSITIONS_LOCK:
+            if self.spans is None or self.key_offsets is None:
+                self.spans, self.key_offsets = _fast_positions(self.text, self.source)
+            return self.spans, self.key_offsets
 
     def resolve(self, pointer: str) -> Span | None:
-        if self.spans is not None:
-            return self.spans.get(pointer)
-        try:
-            return self._locate(pointer)
-        except (IndexError, ValueError):  # cannot happen on text json accepted; be exact anyway
-            return self.compute()[0].get(pointer)
+        with _POSITIONS_LOCK:  # the walk's state is shared by every span of the document (and threads)
+            if self.spans is not None:
+                return self.spans.get(pointer)
+            try:
+                return self._locate(pointer)
+            except (IndexError, ValueError):  # cannot happen on text json accepted; be exact anyway
+                return self.compute()[0].get(pointer)
 
     def _locate(self, pointer: str) -> Span | None:
         """The span at ``pointer``: the node's first character to past its last; None if no such node

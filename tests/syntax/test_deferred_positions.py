@@ -48,3 +48,39 @@ def test_every_position_at_once_when_asked() -> None:
     assert located.locate("/b/c/1/d") == slow.spans["/b/c/1/d"]
     assert located.spans == slow.spans and located.key_offsets == slow.key_offsets
     assert located.locate("/a/19") == slow.spans["/a/19"] and located.locate("/a/20") is None
+
+
+def test_spans_read_from_many_threads_at_once_are_right() -> None:
+    import sys
+    import threading
+
+    from kmsauthz.syntax import load_policy_text
+
+    statements = [{"Sid": f"S{i}", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::111122223333:role/r{i}"]},
+                   "Action": ["kms:Decrypt", "kms:Encrypt"], "Resource": "*"} for i in range(30)]
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+    eager = _Scanner(text, "t.json").parse().spans
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for _ in range(5):
+            policy = load_policy_text(text, kind="key", source="t.json")
+            spans = [(s.span, f"/Statement/{i}") for i, s in enumerate(policy.statements)]
+            spans += [(s.action.span, f"/Statement/{i}/Action") for i, s in enumerate(policy.statements)]  # type: ignore[union-attr]
+            errors: list[str] = []
+
+            def read(order: list[tuple[object, str]], errors: list[str] = errors) -> None:
+                for span, pointer in order:
+                    if (span.line, span.column, span.end_line, span.end_column) != (  # type: ignore[attr-defined]
+                            eager[pointer].line, eager[pointer].column, eager[pointer].end_line,
+                            eager[pointer].end_column):
+                        errors.append(pointer)
+
+            threads = [threading.Thread(target=read, args=(spans[k::3] + spans[:k],)) for k in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert not errors
+    finally:
+        sys.setswitchinterval(old)
