@@ -74,8 +74,11 @@ class Span(_Deferrable):
         return Span(self.source, self.line, self.column, pointer, self.end_line, self.end_column)
 
 
-def deferred_span(source: str, pointer: str, at: SpanResolver) -> Span:
+def deferred_span(source: str, at: SpanResolver, pointer: str) -> Span:
     """A span whose line and columns are ``at.resolve(pointer)``'s, looked up when first read.
+
+    (``pointer`` last, so that ``functools.partial(deferred_span, source, at)`` makes a document's
+    spans with one Python call each.)
 
     Equal (``==``, ``hash``, ``repr``) to the span ``at`` gives, or to ``Span(source, 0, 0,
     pointer)`` when it gives None. ``source`` must be the one ``at``'s spans carry.

@@ -341,7 +341,6 @@ _CLAUSE_SET = frozenset(ConditionClause.model_fields)
 _CONDITION_SET = frozenset({"clauses", "span"})
 _POLICY_SET = frozenset(Policy.model_fields)
 _STATEMENT_BASE = frozenset({"sid", "effect", "span", "sid_span"})
-_STATEMENT_KEYS = frozenset(STATEMENT_FIELDS)
 _POLICY_KEYS = frozenset(POLICY_FIELDS)
 _PRINCIPAL_KEYS = frozenset(PRINCIPAL_TYPES)
 _VERSIONS = frozenset(("2008-10-17", "2012-10-17"))
@@ -424,40 +423,45 @@ def _fast_condition(value: Any, pointer: str, span_at: Callable[[str], Span]) ->
     return _node(Condition, {"clauses": tuple(clauses), "span": span_at(pointer)}, _CONDITION_SET)
 
 
+_STATEMENT_EMPTY = dict.fromkeys(Statement.model_fields)
+"""Every Statement field, None, in field order (the defaults of all but ``effect``)."""
+_STATEMENT_PRINCIPALS = {"Principal": "principal", "NotPrincipal": "not_principal"}
+_STATEMENT_LISTS = {"Action": "action", "NotAction": "not_action", "Resource": "resource",
+                    "NotResource": "not_resource"}
+
+
 def _fast_statement(value: Any, pointer: str, span_at: Callable[[str], Span]) -> Statement:
     if type(value) is not dict:
         raise _Decline
-    for name in value:
-        if name not in _STATEMENT_KEYS:
-            raise _Decline
-    effect = value.get("Effect")
-    if type(effect) is not str or effect not in _EFFECTS:
-        raise _Decline
-    sid = value.get("Sid")
-    if sid is not None and type(sid) is not str:
-        raise _Decline
+    out = _STATEMENT_EMPTY.copy()
     fields_set = set(_STATEMENT_BASE)
-    out: dict[str, Any] = {"sid": sid, "effect": effect}
-    for name, attr in (("Principal", "principal"), ("NotPrincipal", "not_principal")):
-        if name in value:
-            out[attr] = _fast_principal(value[name], f"{pointer}/{name}", span_at)
+    prefix = pointer + "/"
+    for name, x in value.items():
+        if name == "Effect":
+            if type(x) is not str or x not in _EFFECTS:
+                raise _Decline
+            out["effect"] = x
+        elif name == "Sid":
+            if x is not None and type(x) is not str:
+                raise _Decline
+            out["sid"] = x
+            out["sid_span"] = span_at(prefix + "Sid")
+        elif name in _STATEMENT_LISTS:
+            attr = _STATEMENT_LISTS[name]
+            out[attr] = _fast_value_list(x, prefix + name, span_at)
             fields_set.add(attr)
-        else:
-            out[attr] = None
-    for name, attr in (("Action", "action"), ("NotAction", "not_action"),
-                       ("Resource", "resource"), ("NotResource", "not_resource")):
-        if name in value:
-            out[attr] = _fast_value_list(value[name], f"{pointer}/{name}", span_at)
+        elif name in _STATEMENT_PRINCIPALS:
+            attr = _STATEMENT_PRINCIPALS[name]
+            out[attr] = _fast_principal(x, prefix + name, span_at)
             fields_set.add(attr)
+        elif name == "Condition":
+            out["condition"] = _fast_condition(x, prefix + name, span_at)
+            fields_set.add("condition")
         else:
-            out[attr] = None
-    if "Condition" in value:
-        out["condition"] = _fast_condition(value["Condition"], f"{pointer}/Condition", span_at)
-        fields_set.add("condition")
-    else:
-        out["condition"] = None
+            raise _Decline  # an unknown field (or a non-string key)
+    if out["effect"] is None:
+        raise _Decline
     out["span"] = span_at(pointer)
-    out["sid_span"] = span_at(f"{pointer}/Sid") if "Sid" in value else None
     node = _new(Statement)
     _set(node, "__dict__", out)
     _set_fields(node, fields_set)
@@ -470,7 +474,7 @@ def _span_getter(locate: Locate | None, source: str) -> Callable[[str], Span]:
     """``span_at`` for :func:`fast_policy_from_document`: the span `_Reader.span` would give."""
     owner = getattr(locate, "__self__", None)
     if type(owner) is Located and getattr(locate, "__func__", None) is Located.locate and owner.source == source:
-        return owner.span_at  # deferred: positions computed only if a span is read
+        return owner.span_factory()  # deferred: positions worked out only if a span is read
 
     def span_at(pointer: str) -> Span:
         found = locate(pointer) if locate is not None else None

@@ -16,6 +16,8 @@ import json.scanner
 import re
 import threading
 from bisect import bisect_right
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from kmsauthz.errors import DocumentTooLargeError, PolicySyntaxError, Problem
@@ -228,9 +230,15 @@ class Located:
     def span_at(self, pointer: str) -> Span:
         """The span at ``pointer`` (a node of the value), resolved only when read; see ``deferred_span``."""
         if self._deferred is not None:
-            return deferred_span(self.source, pointer, self._deferred)
+            return deferred_span(self.source, self._deferred, pointer)
         found = self._spans.get(pointer)
         return found if found is not None else Span(self.source, 0, 0, pointer)
+
+    def span_factory(self) -> Callable[[str], Span]:
+        """``span_at`` as one callable for many spans (deferred ones made in a single Python call)."""
+        if self._deferred is not None:
+            return partial(deferred_span, self.source, self._deferred)
+        return self.span_at
 
     @property
     def key_spans(self) -> dict[str, Span]:

@@ -133,6 +133,6 @@ def test_deferred_spans_resolve_once_and_match_eager_ones() -> None:
     assert object.__getattribute__(span, "_at") is None  # resolved once, the document let go
     assert span == _Scanner(text, "f.json").parse().spans["/Statement/Action"]
     assert span.describe() == "f.json:2:46"
-    assert deferred_span("f.json", "/nowhere", located) == Span("f.json", 0, 0, "/nowhere")
+    assert deferred_span("f.json", located, "/nowhere") == Span("f.json", 0, 0, "/nowhere")
     with pytest.raises(AttributeError):
         span.no_such_field  # type: ignore[attr-defined]  # noqa: B018
