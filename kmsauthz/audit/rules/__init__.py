@@ -66,18 +66,18 @@ def finding_for(rule: Rule, hit: Hit, facts: PolicyFacts) -> Finding:
     file, line, column = _location(target, span)
     shown = target.shown if target.display else _same
     return Finding(
-        rule.id,
-        rule.severity,
-        shown(rule.title),
-        shown(hit.message),
-        file,
-        line,
-        column,
-        target.base_pointer + _relative_pointer(hit, facts),
-        facts.statements[statement].sid if statement is not None else None,
-        statement,
-        target.origin,
-        shown(hit.help) if hit.help else None,
+        rule=rule.id,
+        severity=rule.severity,
+        title=shown(rule.title),
+        message=shown(hit.message),
+        file=file,
+        line=line,
+        column=column,
+        pointer=target.base_pointer + _relative_pointer(hit, facts),
+        sid=facts.statements[statement].sid if statement is not None else None,
+        statement=statement,
+        origin=target.origin,
+        help=shown(hit.help) if hit.help else None,
     )
 
 
