@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,12 +80,26 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], int]:
 
 def _resolved(file: Path, folders: dict[Path, Path]) -> Path:
     """``file.resolve()``, resolving each folder once: a file that is no link is its resolved folder/name."""
-    if file.is_symlink() or file.name in ("", ".", ".."):
+    if maybe_link(file):
         return file.resolve()
     folder = folders.get(file.parent)
     if folder is None:
         folder = folders[file.parent] = file.parent.resolve()
     return folder / file.name
+
+
+def maybe_link(path: Path) -> bool:
+    """Whether ``path`` may resolve to anything but its resolved folder joined with its name.
+
+    True for a symbolic link, a `.`/`..` name, and when the link check itself fails (then the
+    caller resolves the whole path, which never raises, as it did before).
+    """
+    if path.name in ("", ".", ".."):
+        return True
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return True
 
 
 def _problem_findings(exc: InputError, file: str, *, rule: str = "invalid-policy", base_pointer: str = "",

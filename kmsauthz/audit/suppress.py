@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from kmsauthz.audit.findings import Finding, Severity, Suppression
+from kmsauthz.audit.inputs import maybe_link
 from kmsauthz.audit.target import AuditTarget
 
 SIDECAR = ".kmsauthz-audit.yaml"
@@ -223,7 +224,7 @@ class Suppressor:
         found = self._folders.get(file)
         if found is None:
             given = Path(file)
-            if given.is_symlink() or given.name in ("", ".", ".."):
+            if maybe_link(given):
                 path = given.resolve()
                 found = (path, self._parents_of(path.parent))
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -179,3 +180,18 @@ def test_sarif_text_is_json_dumps_of_the_log(tmp_path: Path) -> None:
     assert len({f.file for f in report.findings}) == 2
     assert report_sarif(report, base=tmp_path) == json.dumps(sarif_log(report, base=tmp_path), indent=2,
                                                               ensure_ascii=False) + "\n"
+
+
+def test_a_failing_link_check_falls_back_to_resolving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If lstat fails (a folder without search permission), the path is resolved whole, which never raises."""
+    from kmsauthz.audit import inputs
+
+    (tmp_path / "a.json").write_text("{}", encoding="utf-8")
+
+    def denied(path: object) -> object:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(inputs.os, "lstat", denied)
+    assert inputs.maybe_link(tmp_path / "a.json")
+    files, _ = inputs.discover([tmp_path])
+    assert files == [tmp_path / "a.json"]
