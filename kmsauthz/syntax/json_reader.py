@@ -111,9 +111,11 @@ class _TextPositions:
             assert at is not None
             ch = text[at]
             if ch == "{":
-                part = raw.replace("~1", "/").replace("~0", "~")
-                if part.replace("~", "~0").replace("/", "~1") != raw:
-                    return None
+                part = raw
+                if "~" in raw:
+                    part = raw.replace("~1", "/").replace("~0", "~")
+                    if part.replace("~", "~0").replace("/", "~1") != raw:
+                        return None  # not the reader's spelling of this key
                 at = self._member(at, part)
             elif ch == "[":
                 if not (raw.isascii() and raw.isdigit() and (raw == "0" or raw[0] != "0")):
@@ -134,7 +136,7 @@ class _TextPositions:
     def _state(self, at: int, close: str) -> _Members:
         state = self._members.get(at)
         if state is None:
-            first = _WS_RUN.match(self.text, at + 1).end()  # type: ignore[union-attr]
+            first = _skip_ws(self.text, at + 1)
             state = self._members[at] = _Members(first, self.text[first] == close)
             if close == "]":
                 state.found = []
@@ -142,17 +144,17 @@ class _TextPositions:
 
     def _step(self, state: _Members, close: str) -> None:
         """Past the pending value, to the next member (or to the end of the container)."""
-        text, ws = self.text, _WS_RUN.match
+        text = self.text
         if state.pending is not None:
             end = self._ends.get(state.pending)
             if end is None:
                 end = self._ends[state.pending] = _SKIP(text, state.pending)[1]
-            i = ws(text, end).end()  # type: ignore[union-attr]
+            i = _skip_ws(text, end)
             state.pending = None
             if text[i] == close:
                 state.done = True
             else:
-                state.resume = ws(text, i + 1).end()  # type: ignore[union-attr]  # past `,`
+                state.resume = _skip_ws(text, i + 1)  # past `,`
 
     def _member(self, at: int, key: str) -> int | None:
         state = self._state(at, "}")
@@ -160,13 +162,13 @@ class _TextPositions:
         assert isinstance(found, dict)
         if key in found:
             return found[key]
-        text, ws = self.text, _WS_RUN.match
+        text = self.text
         while True:
             self._step(state, "}")
             if state.done:
                 return None
             name, i = _scanstring(text, state.resume + 1)
-            i = ws(text, ws(text, i).end() + 1).end()  # type: ignore[union-attr]  # past `:`
+            i = _skip_ws(text, _skip_ws(text, i) + 1)  # past `:`
             found[name] = state.pending = i
             if name == key:
                 return i
@@ -682,6 +684,11 @@ def _fast_positions(text: str, source: str) -> tuple[dict[str, Span], dict[str, 
         pass
     slow = _Scanner(text, source).parse()
     return slow.spans, slow.key_offsets
+
+
+def _skip_ws(text: str, i: int) -> int:
+    """The offset of the first non-white-space character from ``i`` (the regex only when there is some)."""
+    return _WS_RUN.match(text, i).end() if text[i] in _WS else i  # type: ignore[union-attr]
 
 
 _SKIP = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
