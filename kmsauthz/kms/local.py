@@ -242,8 +242,8 @@ _PAGINATED = {"list_keys": "Keys", "list_aliases": "Aliases", "list_grants": "Gr
               "list_resource_tags": "Tags", "list_key_rotations": "Rotations"}
 
 
-def _request_id(prefix: str, n: int) -> str:
-    return f"{prefix}{n:012x}"  # prefix: random "xxxxxxxx-xxxx-xxxx-xxxx-", so a UUID-shaped id
+# a request id: the client's random prefix "xxxxxxxx-xxxx-xxxx-xxxx-" then a 12-hex-digit counter,
+# so a UUID-shaped id (formatted inline in the client's methods)
 
 
 class Paginator:
@@ -294,7 +294,7 @@ class KMSClient:
 
         def method(**params: Any) -> dict[str, Any]:
             out = call_in(op, params, ctx)
-            out["ResponseMetadata"] = {"RequestId": _request_id(prefix, next(ids)), "HTTPStatusCode": 200,
+            out["ResponseMetadata"] = {"RequestId": f"{prefix}{next(ids):012x}", "HTTPStatusCode": 200,
                                        "HTTPHeaders": {}, "RetryAttempts": 0}
             return out
 

@@ -172,6 +172,7 @@ class _Compiler:
         members = {n: self.checker(m["shape"]) for n, m in shape.get("members", {}).items()}
         required = tuple(shape.get("required", ()))
         known = ", ".join(members)
+        fast = self._accepts(shape)
 
         def check_struct(v: Any, p: str) -> dict[str, Any]:
             if type(v) is not dict and not isinstance(v, Mapping):
@@ -189,7 +190,52 @@ class _Compiler:
                         f"1 validation error detected: unknown parameter `{where}`, must be one of: {known}")
                 out[k] = c(x, where)
             return out
-        return check_struct
+
+        return _compile_fast(required, fast, check_struct) if fast else check_struct
+
+    def _accepts(self, shape: Mapping[str, Any]) -> dict[str, tuple[type, int, int, frozenset[str] | None]]:
+        """Members whose valid values a type, a length range and an enum recognise: (type, min, max, enum).
+
+        A value that passes is returned unchanged by its full checker too; any other value goes
+        to the full checker, which raises the exact error (or normalises, e.g. str -> bytes).
+        """
+        out: dict[str, tuple[type, int, int, frozenset[str] | None]] = {}
+        for n, m in shape.get("members", {}).items():
+            member = self.shapes[m["shape"]]
+            kind = member["type"]
+            if kind not in ("string", "blob") or (kind == "string" and "pattern" in member):
+                continue
+            lo, hi = _limits(member)
+            enum = frozenset(member["enum"]) if kind == "string" and "enum" in member else None
+            out[n] = (str if kind == "string" else bytes, lo if lo is not None else 0,
+                      hi if hi is not None else sys.maxsize, enum)
+        return out
+
+
+def _compile_fast(required: tuple[str, ...], fast: Mapping[str, tuple[type, int, int, frozenset[str] | None]],
+                  full: Checker) -> Checker:
+    """A structure checker specialised to one shape: Python source generated once, then compiled.
+
+    It accepts only the common case, a ``dict`` holding the required members whose every member
+    is a str/bytes of allowed length (and enum value), which ``full`` would return as an
+    unchanged copy; for any other input it returns ``full(v, p)``, so errors and normalisation
+    are exactly the full checker's. Names and bounds enter the source only through ``repr``.
+    """
+    env: dict[str, Any] = {"full": full, "str": str, "bytes": bytes, "dict": dict, "len": len, "type": type}
+    need = " and ".join(f"{r!r} in v" for r in required)
+    lines = ["def check(v, p):", f"    if type(v) is dict{' and ' + need if need else ''}:",
+             "        for k, x in v.items():"]
+    for i, (name, (tp, lo, hi, enum)) in enumerate(fast.items()):
+        test = [f"type(x) is {tp.__name__}", f"{lo} <= len(x) <= {hi}"]
+        if enum is not None:
+            env[f"enum{i}"] = enum
+            test.append(f"x in enum{i}")
+        lines += [f"            {'if' if i == 0 else 'elif'} k == {name!r}:",
+                  f"                if {' and '.join(test)}:", "                    continue"]
+    lines += ["            return full(v, p)", "        return v.copy()", "    return full(v, p)"]
+    exec(compile("\n".join(lines), "<kms validation>", "exec"), env)
+    check: Checker = env["check"]
+    return check
 
 
 def _check_timestamp(v: Any, p: str) -> datetime:
