@@ -26,6 +26,7 @@ import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -180,13 +181,17 @@ def blob_header(key_arn: str, material_id: bytes) -> bytes:
     return bytes((BLOB_VERSION, len(arn))) + arn + material_id
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedBlob:
+class ParsedBlob(NamedTuple):
+    """A symmetric blob split into its parts (a tuple: made once per Decrypt, it must be cheap)."""
+
     key_arn: str
     material_id: bytes
     header: bytes
     nonce: bytes
     body: bytes | memoryview
+
+
+_new_parsed = tuple.__new__  # ParsedBlob's own __new__ is Python code; the tuple's is not
 
 
 def parse_blob(blob: bytes) -> ParsedBlob:
@@ -203,8 +208,8 @@ def parse_blob(blob: bytes) -> ParsedBlob:
     except UnicodeDecodeError:
         raise InvalidCiphertextException("the ciphertext is corrupt") from None
     view = memoryview(blob)  # the body is not copied: AES-GCM reads it in place
-    return ParsedBlob(arn, blob[2 + alen:head_end], blob[:head_end],
-                      blob[head_end:head_end + NONCE_BYTES], view[head_end + NONCE_BYTES:])
+    return _new_parsed(ParsedBlob, (arn, blob[2 + alen:head_end], blob[:head_end],
+                                    blob[head_end:head_end + NONCE_BYTES], view[head_end + NONCE_BYTES:]))
 
 
 def seal(aead: AESGCM, header: bytes, plaintext: bytes | bytearray | memoryview,

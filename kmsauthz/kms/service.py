@@ -1292,23 +1292,33 @@ class KMSService(GrantOperations):
         if named is not None and named is not live:
             raise IncorrectKeyException(
                 f"the ciphertext was not encrypted under `{named.rec.arn}` (the key id given does not match)")
-        ref = p.get(key_param) or live.rec.arn
-        self._check_tokens(p)
-        self._authorize(ctx, action, ref, p if key_param in p else {**p, key_param: ref}, operation=operation,
-                        encryption_context=ec)
-        for other in (live, *states):
+        rec = live.rec
+        tokens = p.get("GrantTokens")
+        if tokens:
+            check_grant_tokens(tokens, self._tokens)
+        parameters = self._parameters(operation, p)
+        if key_param in p:
+            ref = p[key_param] or rec.arn
+        else:
+            ref = parameters[key_param] = rec.arn  # the evaluator sees the key the blob names
+        self._decide(ctx, action, ref, parameters, ec, None)
+        if rec.state != _ENABLED or operation in _REFUSES_ENABLED:
+            key_states.check_state(operation, rec.state, rec.arn)
+        for other in states:
             key_states.check_state(operation, other.rec.state, other.rec.arn)
-        self._need_usage(live, "ENCRYPT_DECRYPT")
+        if rec.key_usage != "ENCRYPT_DECRYPT":
+            self._need_usage(live, "ENCRYPT_DECRYPT")
         if alg != "SYMMETRIC_DEFAULT":
             raise InvalidKeyUsageException(f"`{alg}` cannot decrypt a symmetric ciphertext")
-        if not states:
+        if not states and p.get("DryRun"):
             self._dry_run(p)
-        aead = self._aead(live, parsed.material_id) if parsed.material_id in live.aeads else None
+        mid = parsed.material_id
+        aead = live.aeads.get(mid)
         if aead is None:
-            if parsed.material_id.hex() not in {m.id for m in live.rec.materials}:
+            if mid.hex() not in {m.id for m in rec.materials}:
                 raise InvalidCiphertextException("the ciphertext names key material this key does not have")
-            aead = self._aead(live, parsed.material_id)
-        return live, crypto.open_blob(aead, parsed, ec), alg, parsed.material_id.hex()
+            aead = self._aead(live, mid)
+        return live, crypto.open_blob(aead, parsed, ec), alg, mid.hex()
 
     def _op_Decrypt(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         if "Recipient" in p:
@@ -1371,7 +1381,13 @@ class KMSService(GrantOperations):
         out["CiphertextBlob"] = blob
         return out
 
-    def _data_key(self, ctx: CallContext, p: dict[str, Any], operation: str) -> tuple[_Live, SecretBytes, bytes, str]:
+    def _data_key(self, ctx: CallContext, p: dict[str, Any], operation: str,
+                  wipeable: bool) -> tuple[_Live, SecretBytes | bytes, bytes, str]:
+        """A fresh data key and its ciphertext; the key as :class:`SecretBytes` if ``wipeable``.
+
+        Otherwise it is the ``bytes`` from ``os.urandom``, which the caller gets anyway: a
+        wipeable copy of it would protect nothing (the ``bytes`` it was made from cannot be wiped).
+        """
         if ("KeySpec" in p) == ("NumberOfBytes" in p):
             raise ValidationException(
                 "1 validation error detected: specify either `KeySpec` or `NumberOfBytes`, not both and not neither")
@@ -1382,23 +1398,24 @@ class KMSService(GrantOperations):
         if live.spec.kind != "symmetric" or live.rec.key_usage != "ENCRYPT_DECRYPT":
             raise InvalidKeyUsageException(f"`{operation}` needs a symmetric encryption key, `{live.rec.arn}` is "
                                            f"`{live.rec.key_spec}`/`{live.rec.key_usage}`")
-        self._dry_run(p)
+        if p.get("DryRun"):
+            self._dry_run(p)
         n = crypto.DATA_KEY_SPECS[p["KeySpec"]] if "KeySpec" in p else p["NumberOfBytes"]
+        if not wipeable:
+            key = os.urandom(n)
+            blob, mid = self._seal(live, key, ec)
+            return live, key, blob, mid
         secret = SecretBytes(os.urandom(n))
         blob, mid = self._seal(live, secret.view(), ec)
         return live, secret, blob, mid
 
     def _op_GenerateDataKey(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
-        live, secret, blob, mid = self._data_key(ctx, p, "GenerateDataKey")
-        if ctx.wipeable:
-            plain: bytes | SecretBytes = secret
-        else:
-            plain = bytes(secret)
-            secret.wipe()
+        live, plain, blob, mid = self._data_key(ctx, p, "GenerateDataKey", ctx.wipeable)
         return {"CiphertextBlob": blob, "Plaintext": plain, "KeyId": live.rec.arn, "KeyMaterialId": mid}
 
     def _op_GenerateDataKeyWithoutPlaintext(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
-        live, secret, blob, mid = self._data_key(ctx, p, "GenerateDataKeyWithoutPlaintext")
+        live, secret, blob, mid = self._data_key(ctx, p, "GenerateDataKeyWithoutPlaintext", True)
+        assert isinstance(secret, SecretBytes)
         secret.wipe()
         return {"CiphertextBlob": blob, "KeyId": live.rec.arn, "KeyMaterialId": mid}
 
