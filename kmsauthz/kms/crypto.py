@@ -24,7 +24,8 @@ import hashlib
 import hmac
 import os
 import struct
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -212,9 +213,51 @@ def parse_blob(blob: bytes) -> ParsedBlob:
                                     blob[head_end:head_end + NONCE_BYTES], view[head_end + NONCE_BYTES:]))
 
 
+class _NonceSource:
+    """Random 96-bit AES-GCM nonces, drawn from ``os.urandom`` 341 at a time.
+
+    One ``getrandom`` call per batch instead of one per blob (~0.4 us of a ~1.5 us 4 KiB seal).
+    Nonces are public (each is written into its blob), so holding the next few in memory reveals
+    nothing; what matters is that none is handed out twice. Each comes out of a list iterator,
+    whose ``next`` is one step under the GIL, so two threads never get the same one; an exhausted
+    batch is replaced under a lock; and a forked child drops the batch it inherited (it would
+    otherwise repeat its parent's next nonces under the same keys).
+    """
+
+    BATCH = 341  # 4,092 bytes per os.urandom call
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._it: Iterator[bytes] = iter(())
+
+    def take(self) -> bytes:
+        nonce = next(self._it, None)
+        return nonce if nonce is not None else self._refill()
+
+    def _refill(self) -> bytes:
+        with self._lock:
+            nonce = next(self._it, None)  # another thread may have refilled meanwhile
+            if nonce is None:
+                raw = _urandom(NONCE_BYTES * self.BATCH)
+                it = iter([raw[i:i + NONCE_BYTES] for i in range(0, len(raw), NONCE_BYTES)])
+                nonce = next(it)
+                self._it = it
+            return nonce
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._it = iter(())
+
+
+_nonces = _NonceSource()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_nonces._after_fork)
+new_nonce = _nonces.take
+
+
 def seal(aead: AESGCM, header: bytes, plaintext: bytes | bytearray | memoryview,
          context: Mapping[str, str] | None) -> bytes:
-    nonce = _urandom(NONCE_BYTES)
+    nonce = new_nonce()
     aad = header + encode_context(context) if context else header
     return b"".join((header, nonce, aead.encrypt(nonce, plaintext, aad)))
 

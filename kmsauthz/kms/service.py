@@ -1263,7 +1263,7 @@ class KMSService(GrantOperations):
             blob = crypto.rsa_encrypt(self._private(live), alg, p["Plaintext"])
         return {"CiphertextBlob": blob, "KeyId": rec.arn, "EncryptionAlgorithm": alg}
 
-    def _decrypt_with(self, ctx: CallContext, p: dict[str, Any], *, action: str, operation: str,
+    def _decrypt_with(self, ctx: CallContext, p: dict[str, Any], action: str, operation: str,
                       key_param: str, blob_param: str, ec_param: str, alg_param: str,
                       states: tuple[_Live, ...] = ()) -> tuple[_Live, bytes, str, str | None]:
         """Resolve, authorize and decrypt a ciphertext (Decrypt, and the source half of ReEncrypt).
@@ -1323,12 +1323,13 @@ class KMSService(GrantOperations):
     def _op_Decrypt(self, ctx: CallContext, p: dict[str, Any]) -> dict[str, Any]:
         if "Recipient" in p:
             raise UnsupportedOperationException("the local kms does not verify Nitro Enclaves attestation documents")
-        if self._ignore_ciphertext(ctx, p, "Decrypt", "KeyId", "EncryptionContext"):
+        if (p.get("DryRun") or "CiphertextBlob" not in p) and self._ignore_ciphertext(
+                ctx, p, "Decrypt", "KeyId", "EncryptionContext"):
             self._dry_run(p)
         live, plaintext, alg, mid = self._decrypt_with(
-            ctx, p, action="kms:Decrypt", operation="Decrypt", key_param="KeyId", blob_param="CiphertextBlob",
-            ec_param="EncryptionContext", alg_param="EncryptionAlgorithm")
-        out: dict[str, Any] = {"KeyId": live.rec.arn, "Plaintext": self._plain(ctx, plaintext),
+            ctx, p, "kms:Decrypt", "Decrypt", "KeyId", "CiphertextBlob", "EncryptionContext", "EncryptionAlgorithm")
+        out: dict[str, Any] = {"KeyId": live.rec.arn,
+                               "Plaintext": SecretBytes(plaintext) if ctx.wipeable else plaintext,
                                "EncryptionAlgorithm": alg}
         if mid is not None:
             out["KeyMaterialId"] = mid
