@@ -531,6 +531,31 @@ class KMSService(GrantOperations):
             live = self._keys.get(rec.arn) or live
         return live
 
+    _BLOB = object()  # marks a `_resolved` entry made for a ciphertext's key ARN
+
+    def _blob_key(self, ctx: CallContext, blob: bytes) -> tuple[_Live, crypto.ParsedBlob]:
+        """The key a ciphertext names, as Decrypt finds it in the caller's account and Region."""
+        parsed = crypto.parse_blob(blob)
+        memo = (parsed.key_arn, ctx.account, ctx.region, self._BLOB)
+        live = self._resolved.get(memo)
+        if live is None:
+            live = self._blob_target(ctx, parsed)
+            self._resolved[memo] = live  # forgotten, as every entry, on any key or alias change
+        rec = live.rec
+        if rec.deletion_date is not None or rec.valid_to is not None or rec.next_rotation is not None:
+            try:
+                live = self._resolve(ctx, rec.arn)  # the lazy timers, as _resolve runs them
+            except NotFoundException:
+                raise self._unknown_blob_key(parsed) from None
+        return live, parsed
+
+    @staticmethod
+    def _unknown_blob_key(parsed: crypto.ParsedBlob) -> InvalidCiphertextException:
+        # a forged header, a deleted key, or a single-Region key of another Region: the blob
+        # cannot be authenticated, so it is an invalid ciphertext whatever the cause
+        return InvalidCiphertextException(
+            f"the ciphertext names key `{parsed.key_arn}`, which does not exist in this account and Region")
+
     def _authorize(self, ctx: CallContext, action: str, key: str | None, params: Mapping[str, Any] | None = None,
                    *, operation: str | None = None, encryption_context: Mapping[str, str] | None = None,
                    region: str | None = None) -> Decision:
@@ -633,8 +658,7 @@ class KMSService(GrantOperations):
             live.private = crypto.load_private_key(self._secret(live, m.id).buffer)
         return live.private
 
-    def _blob_key(self, ctx: CallContext, blob: bytes) -> tuple[_Live, crypto.ParsedBlob]:
-        parsed = crypto.parse_blob(blob)
+    def _blob_target(self, ctx: CallContext, parsed: crypto.ParsedBlob) -> _Live:
         arn = self._blob_targets.get((parsed.key_arn, ctx.region))
         if arn is None:
             ref = parse_key_ref(parsed.key_arn)
@@ -647,13 +671,9 @@ class KMSService(GrantOperations):
                 self._blob_targets = {}
             self._blob_targets[(parsed.key_arn, ctx.region)] = arn
         try:
-            return self._resolve(ctx, arn), parsed
+            return self._resolve(ctx, arn)
         except NotFoundException:
-            # a forged header, a deleted key, or a single-Region key of another Region: the blob
-            # cannot be authenticated, so it is an invalid ciphertext whatever the cause
-            raise InvalidCiphertextException(
-                f"the ciphertext names key `{parsed.key_arn}`, which does not exist in this account and Region"
-            ) from None
+            raise self._unknown_blob_key(parsed) from None
 
     # ======================================================================== keys
 
