@@ -225,7 +225,7 @@ class KMSService(GrantOperations):
         self._grants: dict[str, dict[str, GrantRecord]] = {}
         self._tokens: dict[str, tuple[str, str]] = {}
         self._policies: dict[str, Policy] = {}
-        self._resolved: dict[tuple[str, str | None, str], _Live] = {}  # cleared on every key/alias change
+        self._resolved: dict[tuple[Any, ...], _Live] = {}  # cleared on every key/alias change
         self._blob_targets: dict[tuple[str, str], str] = {}  # (ARN in a ciphertext, Region) -> key ARN
         self._principal_arns = {p.arn for p in world.principals}
         self._blobs = _blob_members()
@@ -575,10 +575,14 @@ class KMSService(GrantOperations):
         if int(self.clock.time()) != self._time_sec:
             self._tick()
         tokens = parameters.get("GrantTokens")
-        req = _request({**ctx.request_base, "action": action, "key": key,
-                        "region": ctx.region if region is None else region,
-                        "encryption_context": dict(encryption_context) if encryption_context else None,
-                        "grant_tokens": tuple(tokens) if tokens else (), "parameters": parameters})
+        req = _new_request(Request)  # _request(), inlined: this runs once per call
+        _set(req, "__dict__", {**ctx.request_base, "action": action, "key": key,
+                               "region": ctx.region if region is None else region,
+                               "encryption_context": dict(encryption_context) if encryption_context else None,
+                               "grant_tokens": tuple(tokens) if tokens else (), "parameters": parameters})
+        _set_fields_set(req, _REQUEST_FIELDS)
+        _set_extra(req, None)
+        _set_private(req, None)
         d = self.authorizer.decide(req)
         if d.error is not None:
             raise error_class(d.error)(d.reason or f"`{key}` cannot be used")
