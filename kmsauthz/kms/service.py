@@ -508,12 +508,9 @@ class KMSService(GrantOperations):
     # ======================================================================== helpers
 
     def _resolve(self, ctx: CallContext, ref: str, operation: str | None = None) -> _Live:
-        if operation is not None:
-            forms = _KEY_FORMS.get(operation)
-            if forms is not None and ref.startswith(("alias/", "arn:")):
-                kind = parse_key_ref(ref).kind
-                if kind in ("alias", "alias-arn") and not (forms & {"alias-name", "alias-arn"}):
-                    raise InvalidArnException(f"key aliases are not supported for `{operation}`: `{ref}`")
+        if (operation in _NO_ALIASES and ref.startswith(("alias/", "arn:"))
+                and parse_key_ref(ref).kind in ("alias", "alias-arn")):
+            raise InvalidArnException(f"key aliases are not supported for `{operation}`: `{ref}`")
         memo = (ref, ctx.account, ctx.region)
         live = self._resolved.get(memo)
         if live is None:
@@ -1697,6 +1694,8 @@ _IMPORT_MAGIC = b"kmsauthz-import-token/v1:"
 _KEY_FORMS: dict[str, frozenset[str]] = {
     op.name: op.key_id_forms for op in catalog.API_OPERATIONS.values() if op.key_id_forms
 }
+_NO_ALIASES = frozenset(op for op, forms in _KEY_FORMS.items() if not forms & {"alias-name", "alias-arn"})
+"""Operations whose key parameter may not name an alias."""
 
 
 def parse_key_policy(text: str, arn: str) -> Policy:
