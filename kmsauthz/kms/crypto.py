@@ -46,6 +46,7 @@ BLOB_VERSION = 1
 MATERIAL_ID_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
+_TAIL_BYTES = NONCE_BYTES + TAG_BYTES  # the least a blob holds after its header
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,17 +201,18 @@ def parse_blob(blob: bytes) -> ParsedBlob:
     n = len(blob)
     if n < 2 or blob[0] != BLOB_VERSION:
         raise InvalidCiphertextException("the ciphertext is not a ciphertext of this kms or is corrupt")
-    alen = blob[1]
-    head_end = 2 + alen + MATERIAL_ID_BYTES
-    if alen == 0 or n < head_end + NONCE_BYTES + TAG_BYTES:
+    arn_end = 2 + blob[1]
+    head_end = arn_end + MATERIAL_ID_BYTES
+    if arn_end == 2 or n < head_end + _TAIL_BYTES:
         raise InvalidCiphertextException("the ciphertext is truncated or corrupt")
     try:
-        arn = blob[2:2 + alen].decode("ascii")
+        arn = blob[2:arn_end].decode("ascii")
     except UnicodeDecodeError:
         raise InvalidCiphertextException("the ciphertext is corrupt") from None
-    view = memoryview(blob)  # the body is not copied: AES-GCM reads it in place
-    return _new_parsed(ParsedBlob, (arn, blob[2 + alen:head_end], blob[:head_end],
-                                    blob[head_end:head_end + NONCE_BYTES], view[head_end + NONCE_BYTES:]))
+    body = head_end + NONCE_BYTES
+    # the body is not copied: AES-GCM reads it in place through the memoryview
+    return _new_parsed(ParsedBlob, (arn, blob[arn_end:head_end], blob[:head_end], blob[head_end:body],
+                                    memoryview(blob)[body:]))
 
 
 class _NonceSource:
