@@ -152,3 +152,24 @@ def test_our_blobs_have_the_documented_layout(kms: Any, alice: Any) -> None:
         assert len(blob) == len(parsed.header) + 12 + len(plain) + 16
         assert AESGCM(secret).decrypt(parsed.nonce, bytes(parsed.body), parsed.header) == plain
     assert type(dk["Plaintext"]) is bytes and len(dk["Plaintext"]) == 16
+
+
+# -- key references -------------------------------------------------------------------------
+
+
+def test_an_alias_is_refused_exactly_where_the_operation_takes_no_alias(kms: Any) -> None:
+    from kmsauthz.kms.errors import InvalidArnException
+    from kmsauthz.kms.service import _KEY_FORMS
+
+    ctx = kms.context(principal="arn:aws:iam::111122223333:user/alice")
+    seed = kms._resolve(ctx, SEED_KEY)
+    arn = f"arn:aws:kms:{ctx.region}:111122223333:alias/seed"
+    for op, forms in _KEY_FORMS.items():
+        takes_alias = bool(forms & {"alias-name", "alias-arn"})
+        for ref in ("alias/seed", arn):
+            if takes_alias:
+                assert kms._resolve(ctx, ref, op) is seed, (op, ref)
+            else:
+                with pytest.raises(InvalidArnException):
+                    kms._resolve(ctx, ref, op)
+        assert kms._resolve(ctx, SEED_KEY, op) is seed
