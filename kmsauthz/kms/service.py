@@ -536,8 +536,11 @@ class KMSService(GrantOperations):
         memo = (parsed.key_arn, ctx.account, ctx.region, self._BLOB)
         live = self._resolved.get(memo)
         if live is None:
-            live = self._blob_target(ctx, parsed)
+            live = self._blob_target(ctx, parsed)  # runs the key's lazy timers
+            if len(self._resolved) > 65536:
+                self._resolved = {}
             self._resolved[memo] = live  # forgotten, as every entry, on any key or alias change
+            return live, parsed
         rec = live.rec
         if rec.deletion_date is not None or rec.valid_to is not None or rec.next_rotation is not None:
             try:
