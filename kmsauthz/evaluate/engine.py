@@ -304,6 +304,7 @@ class Authorizer:
         self._scps: dict[str, tuple[CompiledPolicy, ...]] = {}
         self._rcps: dict[str, tuple[CompiledPolicy, ...]] = {}
         self._endpoints: dict[str, tuple[VpcEndpoint, CompiledPolicy | None]] = {}
+        self._adhoc_endpoints: dict[tuple[str, str], VpcEndpoint] = {}
         org = world.organization
         self._management = org.management_account if org is not None else None
         for account, layers in world.accounts.items():
@@ -460,6 +461,18 @@ class Authorizer:
             self._callers[text] = found
         return found
 
+    def _undeclared_endpoint(self, endpoint_id: str, region: str) -> VpcEndpoint:
+        """An endpoint the world does not declare (no VPC, the default policy): one model per id and
+        Region, built once rather than validated by pydantic on every request through it."""
+        memo = (endpoint_id, region)
+        found = self._adhoc_endpoints.get(memo)
+        if found is None:
+            found = VpcEndpoint(id=endpoint_id, vpc="", region=region)
+            if len(self._adhoc_endpoints) > 4096:
+                self._adhoc_endpoints = {}
+            self._adhoc_endpoints[memo] = found
+        return found
+
     def _compiled_session(self, policy: Policy) -> CompiledPolicy:
         cached = self._sessions.get(id(policy))
         if cached is not None and cached[0] is policy:
@@ -490,7 +503,7 @@ class Authorizer:
         endpoint: VpcEndpoint | None = None
         if request.vpc_endpoint and not request.via_service:
             found = self._endpoints.get(request.vpc_endpoint)
-            endpoint = found[0] if found is not None else VpcEndpoint(id=request.vpc_endpoint, vpc="", region=region)
+            endpoint = found[0] if found is not None else self._undeclared_endpoint(request.vpc_endpoint, region)
             if found is not None and found[1] is not None:  # None: the default, allow-all endpoint policy
                 through = ce.endpoint_sides.get(request.vpc_endpoint)
                 if through is None:

@@ -1,4 +1,4 @@
-"""A key policy never sees `aws:ResourceTag/*` or `kms:ResourceAliases` (abac.html, semantics §4.4),
+"""Engine shortcuts that must not change an answer. A key policy never sees `aws:ResourceTag/*` or `kms:ResourceAliases` (abac.html, semantics §4.4),
 whichever way its text spells them; a key policy that names neither reads the context directly
 (the engine skips the view then), and must decide exactly as through the view."""
 
@@ -43,3 +43,14 @@ def test_a_key_policy_without_hidden_names_still_reads_the_context() -> None:
     cond = {"StringEquals": {"kms:EncryptionContext:Project": "alpha"}}
     assert decide([{**USE, "Condition": cond}], encryption_context={"Project": "alpha"}) == "Allow"
     assert decide([{**USE, "Condition": cond}], encryption_context={"Project": "beta"}) == "ImplicitDeny"
+
+
+def test_an_undeclared_endpoint_gives_its_id_and_no_vpc_in_each_region() -> None:
+    # the endpoint model built once per (id, Region) must not carry one request's facts into another's
+    by_vpce = {**USE, "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}}}
+    by_vpc = {**USE, "Condition": {"Null": {"aws:SourceVpc": "true"}}}
+    for _ in range(2):
+        assert decide([by_vpce], vpc_endpoint="vpce-0123456789abcdef0") == "Allow"
+        assert decide([by_vpce], vpc_endpoint="vpce-0fedcba9876543210") == "ImplicitDeny"
+        assert decide([by_vpce]) == "ImplicitDeny"
+        assert decide([by_vpc], vpc_endpoint="vpce-0123456789abcdef0") == "Allow"
