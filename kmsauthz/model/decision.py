@@ -15,6 +15,10 @@ class Effect(StrEnum):
     IMPLICIT_DENY = "ImplicitDeny"
 
 
+_ALLOW = Effect.ALLOW
+"""A module constant: an Enum class attribute look-up costs on every local-KMS call that reads `allowed`."""
+
+
 class Match(BaseModel):
     """A statement or grant that took part in the decision."""
 
@@ -67,7 +71,7 @@ class Decision(BaseModel):
 
     @property
     def allowed(self) -> bool:
-        return self.effect is Effect.ALLOW and self.error is None and not self.errors
+        return self.effect is _ALLOW and self.error is None and not self.errors
 
     @property
     def outcome(self) -> str:
