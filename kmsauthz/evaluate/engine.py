@@ -35,8 +35,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
 from kmsauthz import catalog
 from kmsauthz.catalog import Operation
 from kmsauthz.evaluate import explain
@@ -54,6 +52,7 @@ from kmsauthz.evaluate.resolve import Resolution, parse_key_ref, ref_region, res
 from kmsauthz.model.decision import Decision, Effect, Match
 from kmsauthz.model.policy import Policy
 from kmsauthz.model.request import Request
+from kmsauthz.model.unchecked import unchecked
 from kmsauthz.model.world import Grant, IamPrincipal, Key, VpcEndpoint, World
 
 __all__ = ["Authorizer"]
@@ -228,12 +227,6 @@ class _CallerEntry:
         """The side through each VPC endpoint with a policy: built once, so deny plans keep."""
 
 
-_new = object.__new__
-_set = object.__setattr__
-# pydantic's own slot descriptors: a direct store, without object.__setattr__'s lookup
-_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _DECISION_FIELDS = set(Decision.model_fields)
 """Shared by every Decision built here: frozen models never change their fields set."""
 
@@ -243,16 +236,11 @@ def _decision(effect: Effect, *, error: str | None = None, layer: str | None = N
               errors: tuple[str, ...] = (), action: str = "", resource: str | None = None,
               principal: str = "", sub_decisions: tuple[Decision, ...] = ()) -> Decision:
     """A Decision without pydantic validation (every value is built here, already valid)."""
-    d = _new(Decision)
-    _set(d, "__dict__", {
+    return unchecked(Decision, {
         "effect": effect, "error": error, "layer": layer, "reason": reason, "matched": matched,
         "missing_keys": missing_keys, "errors": errors, "action": action, "resource": resource,
         "principal": principal, "sub_decisions": sub_decisions,
-    })
-    _set_fields(d, _DECISION_FIELDS)
-    _set_extra(d, None)
-    _set_private(d, None)
-    return d
+    }, _DECISION_FIELDS)
 
 
 def _names_hidden_key(policy: Policy) -> bool:
@@ -862,17 +850,12 @@ class _Run(RequestFacts):
             effect, layer = _IMPLICIT_DENY, layer
             reason = explain.failed(self.request.principal, action, resource, errors[0])
             matched = ()
-        # :func:`_decision`, inlined: this runs once per decide
-        d = _new(Decision)
-        _set(d, "__dict__", {
+        # the values :func:`_decision` would get, without its keyword-call cost: this runs once per decide
+        return unchecked(Decision, {
             "effect": effect, "error": None, "layer": layer, "reason": reason, "matched": tuple(matched),
             "missing_keys": tuple(trace.missing.values()) if trace.missing else (), "errors": errors,
             "action": action, "resource": resource, "principal": self.request.principal, "sub_decisions": (),
-        })
-        _set_fields(d, _DECISION_FIELDS)
-        _set_extra(d, None)
-        _set_private(d, None)
-        return d
+        }, _DECISION_FIELDS)
 
     def _error(self, action: str, resource: str | None, code: str, message: str) -> Decision:
         return _decision(

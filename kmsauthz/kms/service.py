@@ -23,7 +23,6 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import hashes, keywrap
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import BaseModel
 
 from kmsauthz import catalog
 from kmsauthz.errors import DocumentTooLargeError, InputError
@@ -71,6 +70,7 @@ from kmsauthz.kms.validation import Checker, service_model, validators
 from kmsauthz.model.decision import Decision
 from kmsauthz.model.policy import Policy, PolicyKind
 from kmsauthz.model.request import Request
+from kmsauthz.model.unchecked import unchecked
 from kmsauthz.model.world import Grant, GrantConstraints, Key, World
 
 MAX_KEY_POLICY_BYTES = 32768
@@ -143,8 +143,6 @@ class _Live:
 
 _REQUEST_FIELDS = frozenset(Request.model_fields)
 _NO_BLOBS: frozenset[str] = frozenset()
-_new_request = Request.__new__
-_set = object.__setattr__
 _monotonic = time.monotonic
 _ENABLED = key_states.ENABLED
 _REFUSES_ENABLED = frozenset(op for op, row in key_states.TABLE.items() if _ENABLED in row)
@@ -159,10 +157,6 @@ class _ActionNames(dict[str, str]):
 
 
 _ACTIONS = _ActionNames()
-# pydantic's BaseModel slots, set through their descriptors (cheaper than object.__setattr__)
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _request(values: dict[str, Any]) -> Request:
@@ -170,12 +164,7 @@ def _request(values: dict[str, Any]) -> Request:
 
     Safe because every field is set here from already-validated values of the right types.
     """
-    req = _new_request(Request)
-    _set(req, "__dict__", values)
-    _set_fields_set(req, _REQUEST_FIELDS)
-    _set_extra(req, None)
-    _set_private(req, None)
-    return req
+    return unchecked(Request, values, _REQUEST_FIELDS)
 
 
 def default_key_policy(account: str) -> str:
@@ -575,14 +564,11 @@ class KMSService(GrantOperations):
         if int(self.clock.time()) != self._time_sec:
             self._tick()
         tokens = parameters.get("GrantTokens")
-        req = _new_request(Request)  # _request(), inlined: this runs once per call
-        _set(req, "__dict__", {**ctx.request_base, "action": action, "key": key,
-                               "region": ctx.region if region is None else region,
-                               "encryption_context": dict(encryption_context) if encryption_context else None,
-                               "grant_tokens": tuple(tokens) if tokens else (), "parameters": parameters})
-        _set_fields_set(req, _REQUEST_FIELDS)
-        _set_extra(req, None)
-        _set_private(req, None)
+        req = unchecked(Request, {**ctx.request_base, "action": action, "key": key,
+                                  "region": ctx.region if region is None else region,
+                                  "encryption_context": dict(encryption_context) if encryption_context else None,
+                                  "grant_tokens": tuple(tokens) if tokens else (), "parameters": parameters},
+                        _REQUEST_FIELDS)
         d = self.authorizer.decide(req)
         if d.error is not None:
             raise error_class(d.error)(d.reason or f"`{key}` cannot be used")

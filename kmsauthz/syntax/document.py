@@ -25,6 +25,7 @@ from kmsauthz.model.policy import (
     ValueList,
 )
 from kmsauthz.model.spans import Span, pointer_join
+from kmsauthz.model.unchecked import unchecked
 from kmsauthz.syntax.json_reader import Located
 
 Locate = Callable[[str], Span | None]
@@ -327,12 +328,6 @@ def policy_to_document(policy: Policy) -> dict[str, Any]:
 # values (same types, same `__dict__` in field order, same fields set), or returns None and the
 # caller uses `policy_from_document`, which words every problem.
 
-_new = object.__new__
-_set = object.__setattr__
-_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
 _VALUE_LIST_SET = frozenset({"values", "scalar", "span", "value_spans"})
 _ENTRY_SET = frozenset({"type", "values"})
 _WILDCARD_SET = frozenset({"wildcard", "span"})
@@ -353,12 +348,7 @@ class _Decline(Exception):
 
 
 def _node(cls: type[_M], values: dict[str, Any], fields_set: frozenset[str]) -> _M:
-    node = _new(cls)
-    _set(node, "__dict__", values)
-    _set_fields(node, set(fields_set))
-    _set_extra(node, None)
-    _set_private(node, None)
-    return node
+    return unchecked(cls, values, set(fields_set))
 
 
 def _fast_value_list(value: Any, pointer: str, span_at: Callable[[str], Span]) -> ValueList:
@@ -462,12 +452,7 @@ def _fast_statement(value: Any, pointer: str, span_at: Callable[[str], Span]) ->
     if out["effect"] is None:
         raise _Decline
     out["span"] = span_at(pointer)
-    node = _new(Statement)
-    _set(node, "__dict__", out)
-    _set_fields(node, fields_set)
-    _set_extra(node, None)
-    _set_private(node, None)
-    return node
+    return unchecked(Statement, out, fields_set)
 
 
 def _span_getter(locate: Locate | None, source: str) -> Callable[[str], Span]:
