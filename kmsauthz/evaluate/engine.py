@@ -244,10 +244,21 @@ def _decision(effect: Effect, *, error: str | None = None, layer: str | None = N
 
 
 def _names_hidden_key(policy: Policy) -> bool:
-    """Whether any text of ``policy`` (condition keys, values, variables) names a key a key policy
-    cannot see: a conservative scan of its whole serialized form, lower-cased."""
-    text = policy.model_dump_json().lower()
-    return any(name in text for name in KEY_POLICY_HIDDEN)
+    """Whether any text through which ``policy`` reads the context names a key a key policy cannot
+    see: condition keys, and condition values and resources (which may hold policy variables).
+    Principals and actions never read the context. Lower-cased substrings: conservative."""
+    for st in policy.statements:
+        texts: list[str] = []
+        for values in (st.resource, st.not_resource):
+            if values is not None:
+                texts.extend(values.values)
+        if st.condition is not None:
+            for clause in st.condition.clauses:
+                texts.append(clause.key)
+                texts.extend(str(v) for v in clause.values)
+        if any(name in text.lower() for text in texts for name in KEY_POLICY_HIDDEN):
+            return True
+    return False
 
 
 _REGIONS: dict[str, str | None] = {}
