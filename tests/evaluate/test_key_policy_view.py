@@ -46,11 +46,18 @@ def test_a_key_policy_without_hidden_names_still_reads_the_context() -> None:
 
 
 def test_an_undeclared_endpoint_gives_its_id_and_no_vpc_in_each_region() -> None:
-    # the endpoint model built once per (id, Region) must not carry one request's facts into another's
+    # one authorizer for every request: the endpoint model it builds once per (id, Region) must not
+    # carry one request's facts into another's
     by_vpce = {**USE, "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}}}
-    by_vpc = {**USE, "Condition": {"Null": {"aws:SourceVpc": "true"}}}
+    no_vpc = {**USE, "Sid": "NoVpc", "Action": "kms:Encrypt", "Condition": {"Null": {"aws:SourceVpc": "true"}}}
+    world = World(keys=[key(K1, statements=[by_vpce, no_vpc])], principals=[principal(ALICE)])
+    auth = Authorizer(world)
+
+    def outcome(action: str, endpoint: str | None) -> str:
+        return auth.decide(Request(principal=ALICE, action=action, key=K1_ARN, vpc_endpoint=endpoint)).outcome
+
     for _ in range(2):
-        assert decide([by_vpce], vpc_endpoint="vpce-0123456789abcdef0") == "Allow"
-        assert decide([by_vpce], vpc_endpoint="vpce-0fedcba9876543210") == "ImplicitDeny"
-        assert decide([by_vpce]) == "ImplicitDeny"
-        assert decide([by_vpc], vpc_endpoint="vpce-0123456789abcdef0") == "Allow"
+        assert outcome("kms:Decrypt", "vpce-0123456789abcdef0") == "Allow"
+        assert outcome("kms:Decrypt", "vpce-0fedcba9876543210") == "ImplicitDeny"
+        assert outcome("kms:Decrypt", None) == "ImplicitDeny"
+        assert outcome("kms:Encrypt", "vpce-0123456789abcdef0") == "Allow"
